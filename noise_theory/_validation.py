@@ -1,0 +1,125 @@
+"""Shared input validation for the public functions of bn-noise.
+
+Every public function has one private ``_<name>_iv`` that calls these helpers and then
+runs pure maths. Messages name the argument, show the value and state the rule, e.g.
+``"`m` must be an integer >= 2; got m=1."``. Misuse raises ``ValueError`` or
+``TypeError``; nothing here uses ``assert``.
+"""
+
+from __future__ import annotations
+
+import numbers
+import operator
+
+import numpy as np
+
+__all__ = [
+    "integer_array",
+    "real_array",
+    "positive_int",
+    "choice",
+]
+
+
+def _show(value):
+    arr = np.asarray(value)
+    if arr.ndim == 0:
+        return repr(value.item() if hasattr(value, "item") else value)
+    flat = arr.ravel()
+    if flat.size > 6:
+        return "array(" + ", ".join(map(str, flat[:6])) + ", ...)"
+    return repr(flat.tolist() if arr.ndim == 1 else arr.tolist())
+
+
+def integer_array(value, name, *, minimum=None, maximum=None):
+    """Return `value` as an integer ndarray (0-d for scalars), or raise.
+
+    Real numbers that are whole (``4.0``) are accepted; booleans, strings, NaN and
+    fractional values are not.
+    """
+    rule = "an integer"
+    if minimum is not None:
+        rule += f" >= {minimum}"
+    if maximum is not None:
+        rule += f" <= {maximum}"
+    if isinstance(value, (bool, np.bool_)) or isinstance(value, str):
+        raise TypeError(f"`{name}` must be {rule}; got {name}={value!r}.")
+    try:
+        arr = np.asarray(value)
+    except Exception as exc:  # pragma: no cover - exotic inputs
+        raise TypeError(f"`{name}` must be {rule}; got {name}={value!r}.") from exc
+    if arr.dtype.kind == "b" or arr.dtype.kind not in "iuf":
+        raise TypeError(f"`{name}` must be {rule}; got {name}={_show(value)}.")
+    if arr.dtype.kind == "f":
+        if not np.all(np.isfinite(arr)) or not np.all(arr == np.round(arr)):
+            raise ValueError(f"`{name}` must be {rule}; got {name}={_show(value)}.")
+        arr = arr.astype(np.int64)
+    else:
+        arr = arr.astype(np.int64, copy=False)
+    if minimum is not None and np.any(arr < minimum):
+        raise ValueError(f"`{name}` must be {rule}; got {name}={_show(value)}.")
+    if maximum is not None and np.any(arr > maximum):
+        raise ValueError(f"`{name}` must be {rule}; got {name}={_show(value)}.")
+    return arr
+
+
+def real_array(value, name, *, minimum=None, maximum=None, min_open=False,
+               max_open=False, allow_inf=False):
+    """Return `value` as a float ndarray (0-d for scalars), or raise.
+
+    `minimum`/`maximum` bound the values; `min_open`/`max_open` make the bound strict.
+    NaN is always refused; infinities only with ``allow_inf=True``.
+    """
+    parts = []
+    if minimum is not None:
+        parts.append(f"{'>' if min_open else '>='} {minimum}")
+    if maximum is not None:
+        parts.append(f"{'<' if max_open else '<='} {maximum}")
+    rule = "a real number" + (" " + " and ".join(parts) if parts else "")
+    if isinstance(value, str) or isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"`{name}` must be {rule}; got {name}={value!r}.")
+    try:
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"`{name}` must be {rule}; got {name}={value!r}.") from exc
+    bad = np.isnan(arr)
+    if not allow_inf:
+        bad |= np.isinf(arr)
+    if minimum is not None:
+        bad |= (arr <= minimum) if min_open else (arr < minimum)
+    if maximum is not None:
+        bad |= (arr >= maximum) if max_open else (arr > maximum)
+    if np.any(bad):
+        raise ValueError(f"`{name}` must be {rule}; got {name}={_show(value)}.")
+    return arr
+
+
+def positive_int(value, name, *, minimum=1):
+    """Return a Python int >= `minimum` (scalar only), or raise."""
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"`{name}` must be an integer >= {minimum}; got {name}={value!r}.")
+    try:
+        out = operator.index(value)
+    except TypeError:
+        if isinstance(value, numbers.Real) and float(value).is_integer():
+            out = int(value)
+        else:
+            raise TypeError(
+                f"`{name}` must be an integer >= {minimum}; got {name}={value!r}."
+            ) from None
+    if out < minimum:
+        raise ValueError(f"`{name}` must be an integer >= {minimum}; got {name}={value!r}.")
+    return out
+
+
+def choice(value, name, options):
+    """Return `value` if it is one of `options`, else raise with the closest valid ones."""
+    if value in options:
+        return value
+    import difflib
+
+    close = difflib.get_close_matches(str(value), [str(o) for o in options], n=3, cutoff=0.5)
+    hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+    raise ValueError(
+        f"`{name}` must be one of {', '.join(repr(o) for o in options)}; got {name}={value!r}.{hint}"
+    )

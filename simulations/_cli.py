@@ -1,0 +1,182 @@
+"""The ``bn-noise`` command line: a thin layer over the public functions.
+
+Each subcommand lives in its own module ``simulations/_cli_<name>.py`` exposing
+``add_parser(subparsers, common)``; the module registers a parser (with ``common`` among
+its parents, which gives ``--json`` and ``--seed``) and sets ``func=run`` where
+``run(args) -> int``. User errors (bad arguments, ``ValueError``/``TypeError`` from the API,
+an existing output folder) print one line on stderr and exit with status 2; there is no
+traceback for user error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+__all__ = ["main", "build_parser", "CliParser", "UserError"]
+
+#: (module name) of every top-level subcommand, in the order ``--help`` lists them.
+COMMANDS = [
+    "simulations._cli_theory",
+]
+
+
+class UserError(Exception):
+    """An error in what the user asked for: one line on stderr, exit status 2."""
+
+
+class CliParser(argparse.ArgumentParser):
+    """ArgumentParser whose errors are one line on stderr and exit status 2."""
+
+    def error(self, message):  # noqa: D401 - argparse API
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def common_options():
+    """The parent parser every subcommand includes: ``--json`` and ``--seed``."""
+    common = CliParser(add_help=False)
+    common.add_argument("--json", action="store_true",
+                        help="print machine-readable JSON on stdout instead of a table")
+    common.add_argument("--seed", type=seed_type, default=None, metavar="S",
+                        help="seed (integer >= 0) for every random draw; without it a fresh "
+                             "one is drawn and printed so the run can be replayed "
+                             "(deterministic commands record it and draw nothing)")
+    return common
+
+
+# ---------------------------------------------------------------- argument types
+def _int_type(name, minimum):
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{name} must be an integer >= {minimum}; got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(
+                f"{name} must be an integer >= {minimum}; got {text!r}")
+        return value
+    parse.__name__ = name
+    return parse
+
+
+def int_type(minimum, name="value"):
+    """argparse type: an integer >= `minimum` (one-line error otherwise)."""
+    return _int_type(name, minimum)
+
+
+def float_type(*, minimum=None, maximum=None, min_open=False, max_open=False, name="value"):
+    """argparse type: a finite real in the given range (one-line error otherwise)."""
+    import math
+
+    parts = []
+    if minimum is not None:
+        parts.append(f"{'>' if min_open else '>='} {minimum}")
+    if maximum is not None:
+        parts.append(f"{'<' if max_open else '<='} {maximum}")
+    rule = "a real number" + (" " + " and ".join(parts) if parts else "")
+
+    def parse(text):
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be {rule}; got {text!r}") from None
+        ok = math.isfinite(value)
+        if ok and minimum is not None:
+            ok = value > minimum if min_open else value >= minimum
+        if ok and maximum is not None:
+            ok = value < maximum if max_open else value <= maximum
+        if not ok:
+            raise argparse.ArgumentTypeError(f"{name} must be {rule}; got {text!r}")
+        return value
+    parse.__name__ = name
+    return parse
+
+
+batch_size_type = _int_type("batch size", 2)
+seed_type = _int_type("seed", 0)
+
+
+def resolve_seed(seed):
+    """Return ``(SeedSequence, entropy)``; a fresh entropy is drawn when `seed` is None."""
+    import numpy as np
+
+    seq = np.random.SeedSequence(seed)
+    return seq, seq.entropy
+
+
+# ---------------------------------------------------------------- output helpers
+def format_table(headers, rows, *, floatfmt=".6g"):
+    """Plain-text table with right-aligned columns."""
+    def fmt(v):
+        if isinstance(v, float):
+            if v != v:
+                return "nan"
+            if v in (float("inf"), float("-inf")):
+                return "inf" if v > 0 else "-inf"
+            return format(v, floatfmt)
+        try:
+            import numpy as np
+            if isinstance(v, np.floating):
+                return fmt(float(v))
+        except ImportError:  # pragma: no cover
+            pass
+        return str(v)
+
+    cells = [[fmt(v) for v in row] for row in rows]
+    widths = [max(len(str(h)), *(len(r[i]) for r in cells)) if cells else len(str(h))
+              for i, h in enumerate(headers)]
+    lines = ["  ".join(str(h).rjust(w) for h, w in zip(headers, widths)),
+             "  ".join("-" * w for w in widths)]
+    lines += ["  ".join(c.rjust(w) for c, w in zip(row, widths)) for row in cells]
+    return "\n".join(lines)
+
+
+def print_json(obj):
+    from ._io import dumps_json
+
+    sys.stdout.write(dumps_json(obj) + "\n")
+
+
+# ---------------------------------------------------------------- entry point
+def build_parser():
+    parser = CliParser(
+        prog="bn-noise",
+        description="The noise batch normalisation injects, and Momentum BN: closed forms, "
+                    "sympy derivations and Monte Carlo checks.",
+    )
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        ver = version("bn-noise")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        ver = "unknown"
+    parser.add_argument("--version", action="version", version=f"bn-noise {ver}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=CliParser)
+    sub.required = True
+    common = common_options()
+    for name in COMMANDS:
+        importlib.import_module(name).add_parser(sub, common)
+    return parser
+
+
+def main(argv=None):
+    """Run the CLI; returns the exit status (0 ok, 1 failure, 2 user error, 130 Ctrl-C)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    prog = f"bn-noise {args.command}"
+    try:
+        return int(args.func(args) or 0)
+    except (UserError, ValueError, TypeError, FileExistsError) as exc:
+        msg = " ".join(str(exc).split())
+        sys.stderr.write(f"{prog}: error: {msg}\n")
+        return 2
+    except KeyboardInterrupt:
+        sys.stderr.write(f"{prog}: interrupted; nothing was left half-written.\n")
+        return 130
+    except BrokenPipeError:  # e.g. `bn-noise theory | head`
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
