@@ -5,13 +5,14 @@ Each subcommand lives in its own module ``simulations/_cli_<name>.py`` exposing
 its parents, which gives ``--json`` and ``--seed``) and sets ``func=run`` where
 ``run(args) -> int``. User errors (bad arguments, ``ValueError``/``TypeError`` from the API,
 an existing output folder) print one line on stderr and exit with status 2; there is no
-traceback for user error.
+traceback for user error (set ``BN_NOISE_DEBUG=1`` to see one).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 __all__ = ["main", "build_parser", "CliParser", "UserError"]
@@ -168,6 +169,8 @@ def main(argv=None):
     try:
         return int(args.func(args) or 0)
     except (UserError, ValueError, TypeError, FileExistsError) as exc:
+        if os.environ.get("BN_NOISE_DEBUG"):
+            raise  # developers: see the traceback
         msg = " ".join(str(exc).split())
         sys.stderr.write(f"{prog}: error: {msg}\n")
         return 2
