@@ -9,12 +9,27 @@ API
 ---
 (name -> what it gives; see each docstring)
 
+mean_noise(m)                      law of xi_mu = (mu_B - mu)/sigma: frozen norm(0, 1/sqrt(m))
+variance_noise(m, *, ddof=0)       law of xi_sigma = sigma_B^2/sigma^2: frozen Gamma
+scale_moment(m, power, *, ddof=0, eps=0.0)  E[(sigma^2/(sigma_B^2+eps))^(power/2)], inf if divergent
+ema_mean_noise(m, momentum)        exact stationary law of the MBN mean noise (frozen normal)
+ema_variance_noise(m, momentum)    MBN variance noise: exact mean/var, approximate Gamma law
+effective_batch_size(m, momentum)  m (1+lambda)/(1-lambda): BN batch with MBN's mean noise
+EmaVarianceNoise                   result of ema_variance_noise (frozen dataclass)
+
 """
 
 import importlib
 
 #: public name -> private module that defines it (PEP 562 lazy loading).
 _LAZY = {
+    "mean_noise": "noise_theory._bn",
+    "variance_noise": "noise_theory._bn",
+    "scale_moment": "noise_theory._bn",
+    "ema_mean_noise": "noise_theory._mbn",
+    "ema_variance_noise": "noise_theory._mbn",
+    "effective_batch_size": "noise_theory._mbn",
+    "EmaVarianceNoise": "noise_theory._mbn",
 }
 
 __all__ = sorted(_LAZY)
