@@ -1,0 +1,142 @@
+"""Tests of the mergeable accumulators: merge == one-shot, standard errors, KS bounds."""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from scipy import stats
+
+from simulations import KSResult, Moments, PitHistogram, SimulationResult
+from simulations._accumulators import merge
+
+
+def _one_shot(x):
+    """Central moment sums by direct (two-pass) numpy computation."""
+    mu = x.mean()
+    d = x - mu
+    return x.size, mu, np.sum(d ** 2), np.sum(d ** 3), np.sum(d ** 4)
+
+
+@given(seed=st.integers(0, 2**32 - 1), sizes=st.lists(st.integers(0, 50), min_size=1, max_size=6),
+       loc=st.floats(-1e3, 1e3), scale=st.floats(1e-3, 1e3))
+def test_merge_equals_one_shot(seed, sizes, loc, scale):
+    rng = np.random.default_rng(seed)
+    parts = [loc + scale * rng.standard_exponential(k) for k in sizes]
+    x = np.concatenate(parts)
+    acc = Moments.empty(["x"])
+    for p in parts:
+        acc = acc.merge(Moments.from_data({"x": p}))
+    n, mu, m2, m3, m4 = _one_shot(x) if x.size else (0, 0.0, 0.0, 0.0, 0.0)
+    assert acc.n[0] == n
+    if n == 0:
+        return
+    tol = 1e-9
+    assert acc.mean[0] == pytest.approx(mu, rel=tol, abs=tol * scale)
+    assert acc.m2[0] == pytest.approx(m2, rel=tol, abs=tol * scale**2)
+    assert acc.m3[0] == pytest.approx(m3, rel=1e-7, abs=1e-7 * scale**3 * n)
+    assert acc.m4[0] == pytest.approx(m4, rel=tol, abs=tol * scale**4)
+
+
+@given(seed=st.integers(0, 2**32 - 1), split=st.integers(1, 99))
+def test_merge_tree_shapes_agree(seed, split):
+    """((a+b)+c) and (a+(b+c)) agree to rounding; several names are independent."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(100)
+    y = rng.standard_normal(100) ** 3
+    def acc(s):
+        return Moments.from_data({"x": x[s], "y": y[s]})
+    a, b, c = acc(slice(0, split)), acc(slice(split, 100)), acc(slice(100, 100))
+    left = a.merge(b).merge(c)
+    right = a.merge(b.merge(c))
+    full = acc(slice(0, 100))
+    for f in ("mean", "m2", "m3", "m4"):
+        np.testing.assert_allclose(getattr(left, f), getattr(full, f), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(getattr(right, f), getattr(full, f), rtol=1e-10, atol=1e-12)
+
+
+def test_statistics_match_scipy():
+    x = np.random.default_rng(3).gamma(2.0, size=5000)
+    acc = Moments.from_data({"x": x[:1234]}).merge(Moments.from_data({"x": x[1234:]}))
+    assert acc.count("x") == 5000
+    assert acc.var("x") == pytest.approx(x.var(ddof=1), rel=1e-12)
+    assert acc.var("x", ddof=0) == pytest.approx(x.var(), rel=1e-12)
+    assert acc.skewness("x") == pytest.approx(stats.skew(x), rel=1e-10)
+    assert acc.excess_kurtosis("x") == pytest.approx(stats.kurtosis(x), rel=1e-10)
+    r = acc.mean_result("x")
+    assert r == SimulationResult("E[x]", pytest.approx(x.mean()), pytest.approx(
+        x.std(ddof=1) / math.sqrt(5000)), 5000)
+
+
+def test_var_stderr_formula_matches_spread_of_replicates():
+    """Standard error of s^2 from one sample vs the spread of s^2 over replicates
+    (independent route: the empirical sd of 400 replicate variances)."""
+    rng = np.random.default_rng(7)
+    reps = rng.standard_t(8, size=(400, 2000))
+    s2 = reps.var(axis=1, ddof=1)
+    ses = [Moments.from_data({"x": r}).var_result("x").stderr for r in reps[:50]]
+    # sd of s2 has relative sampling error ~ 1/sqrt(2*400) = 3.5%; the plug-in stderr
+    # varies more (heavy-ish tails); compare medians within 15%.
+    assert np.median(ses) == pytest.approx(s2.std(ddof=1), rel=0.15)
+    # exact for a normal: Var(s^2) = 2 / (n - 1)
+    z = Moments.from_data({"x": rng.standard_normal(200_000)}).var_result("x")
+    assert z.stderr == pytest.approx(math.sqrt(2 / 199_999), rel=0.02)
+
+
+def test_zscore():
+    r = SimulationResult("q", 1.1, 0.05, 100)
+    assert r.zscore(1.0) == pytest.approx(2.0)
+    assert math.isnan(r.zscore(math.inf))
+    assert math.isnan(SimulationResult("q", 1.0, math.inf, 1).zscore(1.0))
+
+
+def test_small_counts_and_empty():
+    e = Moments.empty(["a"])
+    assert math.isnan(e.mean_result("a").estimate)
+    one = Moments.from_data({"a": [2.0]})
+    assert one.mean_result("a").stderr == math.inf
+    assert one.var_result("a").stderr == math.inf
+    assert e.merge(one).mean[0] == 2.0 and one.merge(e).mean[0] == 2.0
+
+
+def test_errors():
+    a = Moments.from_data({"a": [1.0, 2.0]})
+    with pytest.raises(ValueError, match="different names"):
+        a.merge(Moments.from_data({"b": [1.0]}))
+    with pytest.raises(TypeError, match="can only merge Moments"):
+        a.merge(3)
+    with pytest.raises(KeyError, match="no quantity 'z'; have a"):
+        a.mean_result("z")
+    with pytest.raises(ValueError, match="same number of bins"):
+        PitHistogram.empty(bins=8).merge(PitHistogram.empty(bins=16))
+    with pytest.raises(ValueError, match="different keys"):
+        merge({"a": a}, {"b": a})
+
+
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 3000),
+       bins=st.sampled_from([16, 256, 4096]))
+def test_ks_bounds_bracket_exact_statistic(seed, n, bins):
+    """The exact KS statistic of the raw samples lies in [low, high] (scipy.stats.kstest)."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_t(5, size=n)  # tested against the wrong law on purpose: D not tiny
+    u = stats.norm.cdf(x)
+    h = PitHistogram.from_pit(u[: n // 2], bins=bins).merge(
+        PitHistogram.from_pit(u[n // 2:], bins=bins))
+    res = h.ks()
+    exact = stats.kstest(x, stats.norm.cdf)
+    assert res.n == n
+    assert res.statistic_low - 1e-12 <= exact.statistic <= res.statistic_high + 1e-12
+    assert res.statistic_high - res.statistic_low <= 1 / bins + 1e-15
+    assert res.pvalue_low <= exact.pvalue * (1 + 1e-9) + 1e-12
+    assert exact.pvalue <= res.pvalue_high * (1 + 1e-9) + 1e-12
+
+
+def test_ks_rejects_wrong_law_and_accepts_right_one():
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal(100_000)
+    good = PitHistogram.from_pit(stats.norm.cdf(x)).ks()
+    bad = PitHistogram.from_pit(stats.norm(scale=1.02).cdf(x)).ks()
+    assert isinstance(good, KSResult)
+    assert good.pvalue_low > 0.01
+    assert bad.pvalue_high < 0.01
