@@ -16,6 +16,21 @@ ema_mean_noise(m, momentum)        exact stationary law of the MBN mean noise (f
 ema_variance_noise(m, momentum)    MBN variance noise: exact mean/var, approximate Gamma law
 effective_batch_size(m, momentum)  m (1+lambda)/(1-lambda): BN batch with MBN's mean noise
 EmaVarianceNoise                   result of ema_variance_noise (frozen dataclass)
+noise_trajectory(m, momenta, *, ddof=0, start="batch")  exact per-step MBN noise (recursion)
+NoiseTrajectory                    result of noise_trajectory (frozen dataclass)
+mbn_output_moments(m, momentum, *, eps=0.0)  mean/variance of an in-batch MBN output
+MbnOutputMoments                   result of mbn_output_moments (frozen dataclass)
+paper_momentum(epoch, epochs, m, *, m0=32)  the paper's dynamic momentum lambda(t)
+inference_momentum(m, *, m0=32, tau0=0.9)   tau = tau0^(m/m0)
+constant_momentum(epoch, momentum)  constant schedule
+linear_momentum(epoch, epochs, *, start=0.0, end)  linear ramp
+cosine_momentum(epoch, epochs, *, start=0.0, end)  half-cosine ramp
+momentum_schedule(schedule, *, m, epochs, iterations_per_epoch=1, m0=32)  per-step momenta
+momentum_for_target_batch(m, target)  lambda with effective batch size == target
+from_pytorch_momentum(momentum)    PyTorch momentum (weight on new) -> lambda
+to_pytorch_momentum(momentum)      lambda -> PyTorch momentum
+drift_mse(m, momentum, *, drift, rate)  stationary MSE of the running mean under drift
+optimal_drift_momentum(m, *, drift, rate)  momentum minimising drift_mse (closed form)
 
 """
 
@@ -30,6 +45,21 @@ _LAZY = {
     "ema_variance_noise": "noise_theory._mbn",
     "effective_batch_size": "noise_theory._mbn",
     "EmaVarianceNoise": "noise_theory._mbn",
+    "noise_trajectory": "noise_theory._mbn",
+    "NoiseTrajectory": "noise_theory._mbn",
+    "mbn_output_moments": "noise_theory._mbn",
+    "MbnOutputMoments": "noise_theory._mbn",
+    "paper_momentum": "noise_theory._schedules",
+    "inference_momentum": "noise_theory._schedules",
+    "constant_momentum": "noise_theory._schedules",
+    "linear_momentum": "noise_theory._schedules",
+    "cosine_momentum": "noise_theory._schedules",
+    "momentum_schedule": "noise_theory._schedules",
+    "momentum_for_target_batch": "noise_theory._schedules",
+    "from_pytorch_momentum": "noise_theory._schedules",
+    "to_pytorch_momentum": "noise_theory._schedules",
+    "drift_mse": "noise_theory._schedules",
+    "optimal_drift_momentum": "noise_theory._schedules",
 }
 
 __all__ = sorted(_LAZY)
