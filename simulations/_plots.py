@@ -1,0 +1,291 @@
+"""Figures of the theory, each a public function that draws on an axes and returns it.
+
+Every function takes ``ax=None`` (then it draws on ``matplotlib.pyplot.gca()``) and returns
+the axes; matplotlib is imported only when a function is called. Batch sizes are drawn on a
+log2 axis wherever they span orders of magnitude. Momentum is the weight on history
+(lambda, tau).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = [
+    "plot_noise_densities",
+    "plot_noise_vs_batch_size",
+    "plot_output_laws",
+    "plot_kurtosis_effect",
+]
+
+
+def _axes(ax):
+    if ax is None:
+        import matplotlib.pyplot as plt
+        ax = plt.gca()
+    return ax
+
+
+def _colors(n):
+    from matplotlib import colormaps
+    cmap = colormaps["viridis"]
+    return [cmap(v) for v in np.linspace(0.05, 0.85, max(n, 1))]
+
+
+def _log2_batch_axis(ax, m_values, axis="x"):
+    from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator
+
+    lo, hi = float(np.min(m_values)), float(np.max(m_values))
+    ticks = [2.0**k for k in range(int(np.floor(np.log2(lo))), int(np.ceil(np.log2(hi))) + 1)]
+    if axis == "x":
+        ax.set_xscale("log", base=2)
+        ax.xaxis.set_major_locator(FixedLocator(ticks))
+        ax.xaxis.set_major_formatter(lambda v, pos: f"{v:g}")
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.xaxis.set_minor_formatter(NullFormatter())
+    else:
+        ax.set_yscale("log", base=2)
+        ax.yaxis.set_major_locator(FixedLocator(ticks))
+        ax.yaxis.set_major_formatter(lambda v, pos: f"{v:g}")
+        ax.yaxis.set_minor_locator(NullLocator())
+
+
+def _plain_log_labels(axis):
+    """Label a log axis with plain numbers (0.1, 0.2, 0.5) instead of 2x10^-1."""
+    from matplotlib.ticker import FuncFormatter, LogLocator
+
+    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    axis.set_major_formatter(FuncFormatter(lambda v, pos: f"{v:g}"))
+    axis.set_minor_formatter(FuncFormatter(lambda v, pos: ""))
+
+
+def _simulated_key(key):
+    parts = str(key).split()
+    if len(parts) != 2 or parts[0] not in ("BN", "MBN") or parts[1] not in ("mean", "variance"):
+        raise ValueError(f"`simulated` keys must be '<BN|MBN> <mean|variance>'; got {key!r}.")
+    return parts[0], parts[1]
+
+
+def _batch_sizes(m, name="m"):
+    from noise_theory._validation import integer_array
+    return np.atleast_1d(integer_array(m, name, minimum=2))
+
+
+# ------------------------------------------------------------------ BN noise laws
+def plot_noise_densities(m=(2, 4, 8, 16, 32, 64), *, which="variance", ax=None):
+    r"""Densities of the BN noise variables for several batch sizes.
+
+    Parameters
+    ----------
+    m : int or sequence of int
+        Batch sizes (>= 2), one curve each.
+    which : {"mean", "variance"}, keyword-only
+        ``"mean"``: the additive noise :math:`\xi_\mu = (\mu_B-\mu)/\sigma \sim N(0, 1/m)`;
+        ``"variance"``: the multiplicative noise
+        :math:`\xi_\sigma = \sigma_B^2/\sigma^2 \sim \chi^2_{m-1}/m` (biased variance).
+    ax : matplotlib Axes or None, keyword-only
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> from simulations import plot_noise_densities
+    >>> ax = plot_noise_densities([2, 8, 32], which="mean")
+    >>> ax.get_xlabel()
+    'additive noise $\\xi_\\mu = (\\mu_B - \\mu)/\\sigma$'
+    """
+    from noise_theory import mean_noise, variance_noise
+    from noise_theory._validation import choice
+
+    which = choice(which, "which", ("mean", "variance"))
+    ms = _batch_sizes(m)
+    ax = _axes(ax)
+    if which == "mean":
+        x = np.linspace(-2.5, 2.5, 801)
+        for mi, c in zip(ms, _colors(len(ms))):
+            ax.plot(x, mean_noise(int(mi)).pdf(x), color=c, label=f"m = {mi}")
+        ax.set_xlabel(r"additive noise $\xi_\mu = (\mu_B - \mu)/\sigma$")
+        ax.set_title(r"Mean noise $\xi_\mu \sim N(0, 1/m)$")
+    else:
+        x = np.linspace(1e-3, 2.5, 1000)
+        top = 0.0
+        for mi, c in zip(ms, _colors(len(ms))):
+            y = variance_noise(int(mi)).pdf(x)
+            ax.plot(x, y, color=c, label=f"m = {mi}")
+            top = max(top, float(np.max(y[x > 0.15])))
+        ax.set_ylim(0, 1.15 * top)
+        ax.axvline(1.0, color="0.6", lw=0.8, ls=":")
+        ax.set_xlabel(r"multiplicative noise $\xi_\sigma = \sigma_B^2/\sigma^2$")
+        ax.set_title(r"Variance noise $\xi_\sigma \sim \chi^2_{m-1}/m$")
+    ax.set_ylabel("probability density")
+    ax.legend(title="batch size", fontsize="small")
+    return ax
+
+
+def plot_noise_vs_batch_size(m=None, *, m0=32, simulated=None, ax=None):
+    r"""Standard deviation of the BN and MBN noises against batch size (log-log).
+
+    Theory curves: sd of :math:`\xi_\mu` (:math:`1/\sqrt m`) and of :math:`\xi_\sigma`
+    (:math:`\sqrt{2(m-1)}/m`) for plain BN (solid), and the stationary noise of MBN at the
+    end of the paper's schedule, momentum :math:`\lambda(T) = 1 - m/m_0` (dashed; equal to
+    BN for :math:`m \ge m_0`).
+
+    Parameters
+    ----------
+    m : sequence of int or None
+        Batch sizes of the theory curves (default 2..256).
+    m0 : int, keyword-only
+        The paper's ideal batch size.
+    simulated : dict or None, keyword-only
+        ``"<model> <noise>" -> (m, sd, sd_stderr)`` arrays of simulated standard deviations,
+        with model ``BN`` or ``MBN`` and noise ``mean`` or ``variance`` (e.g.
+        ``"MBN mean"``); drawn as points with 95% confidence bars in the colour of their
+        noise (MBN: open squares).
+    ax : matplotlib Axes or None, keyword-only
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    from noise_theory import ema_mean_noise, ema_variance_noise, mean_noise, variance_noise
+
+    ms = np.arange(2, 257) if m is None else _batch_sizes(m)
+    ax = _axes(ax)
+    lam = np.clip(1.0 - ms / m0, 0.0, None)
+    colors = {"mean": "C0", "variance": "C1"}
+    ax.plot(ms, mean_noise(ms).std(), color=colors["mean"],
+            label=r"BN: sd $\xi_\mu = 1/\sqrt{m}$")
+    ax.plot(ms, variance_noise(ms).std(), color=colors["variance"],
+            label=r"BN: sd $\xi_\sigma = \sqrt{2(m-1)}/m$")
+    ax.plot(ms, ema_mean_noise(ms, lam).std(), color=colors["mean"], ls="--",
+            label=rf"MBN, $\lambda(T) = 1 - m/{m0}$: sd $\xi_\mu$")
+    ax.plot(ms, np.sqrt(ema_variance_noise(ms, lam).var), color=colors["variance"], ls="--",
+            label=rf"MBN, $\lambda(T) = 1 - m/{m0}$: sd $\xi_\sigma$")
+    for key, (sm, sd, se) in (simulated or {}).items():
+        model, noise = _simulated_key(key)
+        color = colors[noise]
+        symbol = r"\xi_\mu" if noise == "mean" else r"\xi_\sigma"
+        ax.errorbar(sm, sd, yerr=1.96 * np.asarray(se), fmt="s" if model == "MBN" else "o",
+                    ms=4.5, color=color, mfc="white" if model == "MBN" else color, capsize=2,
+                    lw=1, label=f"{model} simulated: sd ${symbol}$ (95% CI)")
+    ax.axvline(m0, color="0.6", lw=0.8, ls=":")
+    ax.text(m0, 0.97, rf" $m_0 = {m0}$", transform=ax.get_xaxis_transform(), va="top",
+            fontsize="small", color="0.4")
+    _log2_batch_axis(ax, ms)
+    ax.set_yscale("log")
+    _plain_log_labels(ax.yaxis)
+    ax.set_xlabel("batch size m")
+    ax.set_ylabel("noise standard deviation (population units)")
+    ax.set_title("Noise against batch size: BN and MBN at the end of the schedule")
+    ax.legend(fontsize="x-small", loc="lower left")
+    return ax
+
+
+def plot_output_laws(m, *, ax=None):
+    r"""In-batch against out-of-batch laws of the normalised output at batch size `m`.
+
+    In-batch (what training computes): :math:`z = (x_i-\mu_B)/\sigma_B`, bounded by
+    :math:`\sqrt{m-1}`; out-of-batch random sample: a scaled Student t with
+    :math:`m-1` degrees of freedom; the population normalisation :math:`N(0,1)` for
+    comparison. At ``m = 2`` the in-batch output is exactly :math:`\pm 1` (drawn as two
+    atoms).
+
+    Parameters
+    ----------
+    m : int
+        Batch size, ``m >= 2``.
+    ax : matplotlib Axes or None, keyword-only
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    from noise_theory import bn_output
+    from scipy.stats import norm
+
+    (mi,) = _batch_sizes(m)
+    mi = int(mi)
+    ax = _axes(ax)
+    x = np.linspace(-4, 4, 1601)
+    ax.plot(x, norm.pdf(x), color="0.55", ls=":", label="N(0, 1): population normalisation")
+    ax.plot(x, bn_output(mi, model="out_of_batch").pdf(x), color="C3",
+            label=r"out-of-batch: $\sqrt{(m+1)/(m-1)}\,t_{m-1}$")
+    bound = np.sqrt(mi - 1.0)
+    if mi == 2:
+        ax.vlines([-1, 1], 0, 1.0, color="C0", lw=2.5, label=r"in-batch: $z = \pm 1$ (atoms)")
+        ax.plot([-1, 1], [1.0, 1.0], "o", color="C0")
+    else:
+        inside = x[np.abs(x) < bound]
+        ax.plot(inside, bn_output(mi, model="in_batch").pdf(inside), color="C0",
+                label=r"in-batch: $|z| \leq \sqrt{m-1}$")
+        ax.axvline(bound, color="C0", lw=0.7, ls="--")
+        ax.axvline(-bound, color="C0", lw=0.7, ls="--")
+    ax.set_ylim(0, 1.05 if mi == 2 else min(1.05, 1.25 * _in_batch_peak(mi)))
+    ax.set_xlim(-4, 4)
+    ax.set_xlabel(r"normalised output $(x - \mu_B)/\sigma_B$")
+    ax.set_ylabel("probability density")
+    ax.set_title(f"m = {mi}")
+    ax.legend(fontsize="x-small", loc="upper left")
+    return ax
+
+
+def _in_batch_peak(m):
+    """Largest in-batch density away from the bound (the arcsine law at m = 3 diverges)."""
+    from noise_theory import bn_output
+
+    bound = np.sqrt(m - 1.0)
+    x = np.linspace(-0.9 * bound, 0.9 * bound, 401)
+    return max(float(np.max(bn_output(m, model="in_batch").pdf(x))), 0.45)
+
+
+# ------------------------------------------------------------------ non-Gaussian inputs
+def plot_kurtosis_effect(m=(4, 16, 64), *, excess_kurtosis=None, simulated=None, ax=None):
+    r"""Variance noise against the input's kurtosis, relative to Gaussian input.
+
+    Plots :math:`\operatorname{Var}\xi_\sigma(\kappa) / \operatorname{Var}\xi_\sigma(0)`
+    for excess kurtosis :math:`\kappa`, where the exact variance of the biased batch
+    variance is :math:`((m-1)/m)^2\,[\mu_4/m - (m-3)/(m(m-1))]` with
+    :math:`\mu_4 = 3 + \kappa`: for heavy tails BN's noise depends on the input law, not
+    only on m.
+
+    Parameters
+    ----------
+    m : sequence of int, keyword-only
+        Batch sizes, one curve each.
+    excess_kurtosis : array_like or None, keyword-only
+        Grid of excess kurtosis (default -1.2..9).
+    simulated : dict or None, keyword-only
+        ``label -> (m, excess_kurtosis, ratio, ratio_stderr)`` simulated points (one input
+        law per label), drawn with 95% bars in the colour of their m.
+    ax : matplotlib Axes or None, keyword-only
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    from noise_theory import batch_statistics_moments
+
+    ms = _batch_sizes(m)
+    k = np.linspace(-1.2, 9.0, 200) if excess_kurtosis is None else np.asarray(excess_kurtosis)
+    ax = _axes(ax)
+    colors = dict(zip(ms.tolist(), _colors(len(ms))))
+    for mi in ms.tolist():
+        base = batch_statistics_moments(mi).var_variance
+        ratio = batch_statistics_moments(mi, excess_kurtosis=k).var_variance / base
+        ax.plot(k, ratio, color=colors[mi], label=f"theory, m = {mi}")
+    markers = iter("osD^vP*X")
+    for label, (sm, sk, ratio, se) in (simulated or {}).items():
+        mk = next(markers)
+        for mi, ki, ri, si in zip(np.atleast_1d(sm), np.atleast_1d(sk), np.atleast_1d(ratio),
+                                  np.atleast_1d(se)):
+            ax.errorbar([ki], [ri], yerr=[1.96 * si], fmt=mk, ms=5, capsize=2,
+                        color=colors.get(int(mi), "k"), mfc="white")
+        ax.plot([], [], mk, color="0.3", mfc="white", label=label)
+    ax.axhline(1.0, color="0.6", lw=0.8, ls=":")
+    ax.set_xlabel(r"excess kurtosis of the input $\kappa = \mu_4/\sigma^4 - 3$")
+    ax.set_ylabel(r"$\mathrm{Var}\,\xi_\sigma$ relative to Gaussian input")
+    ax.set_title("Variance noise depends on the tails of the input")
+    ax.legend(fontsize="x-small", ncol=2)
+    return ax
