@@ -26,7 +26,7 @@ y = param("y", real=True)                           # GLM response
 eps = param("epsilon", "eps", positive=True)
 mu3 = param("mu_3", "mu3", real=True)               # third central moment
 mu4 = param("mu_4", "mu4", positive=True)           # fourth central moment
-sigma2 = param("sigma^2", "sigma2", positive=True)  # population variance
+sigma = param("sigma", positive=True)                # population standard deviation
 skewness = param("g_1", "skewness", real=True)
 excess_kurtosis = param("g_2", "excess_kurtosis", real=True)
 k = param("k", nonnegative=True)                     # half the order of an even moment
