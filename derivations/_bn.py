@@ -11,7 +11,7 @@ import sympy as sp
 from . import _symbols as S
 from ._core import Derivation, Step, eq, get_derivation, register
 
-__all__ = []
+__all__ = ["gamma_power_moment", "gamma_simplify"]
 
 _oo = sp.oo
 
@@ -178,6 +178,22 @@ def _variance_noise():
     )
 
 
+def gamma_power_moment(k, theta, p):
+    """E[X^(-p/2)] for X ~ Gamma(k, theta) by integration against the density.
+
+    Returns ``(integral, value, condition)``: the unevaluated integral, its closed form and
+    the sympy condition under which it converges (otherwise the moment is +oo).
+    """
+    xp = sp.Symbol("x", positive=True)
+    integrand = xp**(-p / 2) * _gamma_pdf(xp, k, theta)
+    value = sp.integrate(integrand, (xp, 0, _oo), conds="piecewise")
+    if not isinstance(value, sp.Piecewise):  # pragma: no cover
+        raise RuntimeError("gamma_power_moment: expected a conditional integral")
+    closed, cond = value.args[0]
+    return (sp.Integral(integrand, (xp, 0, _oo)), sp.powsimp(sp.simplify(closed), force=True),
+            cond)
+
+
 @register("scale_moment")
 def _scale_moment():
     m, p, ddof = S.m, S.p, S.ddof
@@ -188,15 +204,9 @@ def _scale_moment():
     E = sp.Function("E")
     steps = []
 
-    integrand = xp**(-p / 2) * _gamma_pdf(xp, k, theta)
-    integral = sp.Integral(integrand, (xp, 0, _oo))
-    value = sp.integrate(integrand, (xp, 0, _oo), conds="piecewise")
+    integral, closed, cond = gamma_power_moment(k, theta, p)
     steps.append(Step(eq(E(xp**(-p / 2)), integral),
                       "Integrate x^(-p/2) against the Gamma(k, theta) density of xi_sigma."))
-    if not isinstance(value, sp.Piecewise):  # pragma: no cover
-        raise RuntimeError("scale_moment: expected a conditional integral")
-    closed, cond = value.args[0]
-    closed = sp.powsimp(sp.simplify(closed), force=True)
     generic = sp.Piecewise((closed, cond), (_oo, True))
     steps.append(Step(eq(E(xp**(-p / 2)), generic),
                       "Convergent at 0 only under the condition shown; otherwise the integrand "
