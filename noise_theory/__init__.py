@@ -13,7 +13,7 @@ mean_noise(m)                      law of xi_mu = (mu_B - mu)/sigma: frozen norm
 variance_noise(m, *, ddof=0)       law of xi_sigma = sigma_B^2/sigma^2: frozen Gamma
 scale_moment(m, power, *, ddof=0, eps=0.0)  E[(sigma^2/(sigma_B^2+eps))^(power/2)], inf if divergent
 ema_mean_noise(m, momentum)        exact stationary law of the MBN mean noise (frozen normal)
-ema_variance_noise(m, momentum)    MBN variance noise: exact mean/var, approximate Gamma law
+ema_variance_noise(m, momentum, *, ddof=0)  MBN variance noise: exact mean/var, approx. Gamma law
 effective_batch_size(m, momentum)  m (1+lambda)/(1-lambda): BN batch with MBN's mean noise
 EmaVarianceNoise                   result of ema_variance_noise (frozen dataclass)
 noise_trajectory(m, momenta, *, ddof=0, start="batch")  exact per-step MBN noise (recursion)

@@ -213,21 +213,23 @@ def plot_output_laws(m, *, ax=None):
     ax.plot(x, bn_output(mi, model="out_of_batch").pdf(x), color="C3",
             label=r"out-of-batch: $\sqrt{(m+1)/(m-1)}\,t_{m-1}$")
     bound = np.sqrt(mi - 1.0)
+    top = 1.7 * (0.4 if mi == 2 else _in_batch_peak(mi))
     if mi == 2:
-        ax.vlines([-1, 1], 0, 1.0, color="C0", lw=2.5, label=r"in-batch: $z = \pm 1$ (atoms)")
-        ax.plot([-1, 1], [1.0, 1.0], "o", color="C0")
+        # two atoms of probability 1/2: bars reaching the top of the axes
+        ax.vlines([-1, 1], 0, 0.97 * top, color="C0", lw=2.5,
+                  label=r"in-batch: $z = \pm 1$, P = 1/2 each (atoms)")
     else:
         inside = x[np.abs(x) < bound]
         ax.plot(inside, bn_output(mi, model="in_batch").pdf(inside), color="C0",
-                label=r"in-batch: $|z| \leq \sqrt{m-1}$")
+                label=r"in-batch: bounded, $|z| \leq \sqrt{m-1}$")
         ax.axvline(bound, color="C0", lw=0.7, ls="--")
         ax.axvline(-bound, color="C0", lw=0.7, ls="--")
-    ax.set_ylim(0, 1.05 if mi == 2 else min(1.05, 1.25 * _in_batch_peak(mi)))
+    ax.set_ylim(0, top)
     ax.set_xlim(-4, 4)
     ax.set_xlabel(r"normalised output $(x - \mu_B)/\sigma_B$")
     ax.set_ylabel("probability density")
     ax.set_title(f"m = {mi}")
-    ax.legend(fontsize="x-small", loc="upper left")
+    ax.legend(fontsize="x-small", loc="upper left", framealpha=0.95)
     return ax
 
 
