@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
+from ._bn import mean_noise, variance_noise
 from ._validation import integer_array, real_array
 
 __all__ = [
@@ -21,6 +22,10 @@ __all__ = [
     "ema_variance_noise",
     "effective_batch_size",
     "EmaVarianceNoise",
+    "noise_trajectory",
+    "NoiseTrajectory",
+    "mbn_output_moments",
+    "MbnOutputMoments",
 ]
 
 
@@ -40,10 +45,15 @@ def _ema_factor(momentum):
     return (1.0 - momentum) / (1.0 + momentum)
 
 
-def _batch_variance_moments(m):
-    """Mean and variance of one batch's variance noise xi_sigma = chi2(m-1)/m."""
-    m = np.asarray(m, dtype=float)
-    return (m - 1.0) / m, 2.0 * (m - 1.0) / m**2
+def _batch_variance_moments(m, ddof=0):
+    """Mean and variance of one batch's variance noise xi_sigma = chi2(m-1)/(m-ddof)."""
+    law = variance_noise(m, ddof=ddof)
+    return np.asarray(law.mean(), dtype=float), np.asarray(law.var(), dtype=float)
+
+
+def _batch_mean_variance(m):
+    """Variance of one batch's mean noise xi_mu (1/m)."""
+    return np.asarray(mean_noise(m).var(), dtype=float)
 
 
 def _scalar_or_array(x):
@@ -126,7 +136,7 @@ def ema_mean_noise(m, momentum):
     (2,)
     """
     m, momentum = _m_momentum_iv(m, momentum)
-    var = _ema_factor(momentum) / m
+    var = _ema_factor(momentum) * _batch_mean_variance(m)
     return stats.norm(loc=0.0, scale=_scalar_or_array(np.sqrt(var)))
 
 
@@ -151,7 +161,7 @@ class EmaVarianceNoise:
     approx_gamma: object
 
 
-def ema_variance_noise(m, momentum):
+def ema_variance_noise(m, momentum, *, ddof=0):
     r"""Stationary MBN variance noise: exact mean and variance, approximate Gamma law.
 
     The running variance after many steps, relative to the population variance, is
@@ -164,6 +174,10 @@ def ema_variance_noise(m, momentum):
         Batch size, ``m >= 2``.
     momentum : float or array_like
         EMA weight on history (lambda), ``0 <= momentum < 1``; ``0`` is plain BN.
+    ddof : int, optional
+        The batch variance divides by ``m - ddof`` (0: BN's biased variance; 1 the unbiased
+        one, e.g. PyTorch's running variance). Means scale by ``m/(m - ddof)``, variances by
+        its square.
 
     Returns
     -------
@@ -193,10 +207,256 @@ def ema_variance_noise(m, momentum):
     0.75
     """
     m, momentum = _m_momentum_iv(m, momentum)
-    mean_b, var_b = _batch_variance_moments(m)
+    mean_b, var_b = _batch_variance_moments(m, ddof)
     var = _ema_factor(momentum) * var_b
     shape = mean_b**2 / var
     scale = var / mean_b
     approx = stats.gamma(a=_scalar_or_array(shape), scale=_scalar_or_array(scale))
     return EmaVarianceNoise(mean=_scalar_or_array(mean_b), var=_scalar_or_array(var),
                             approx_gamma=approx)
+
+
+# ---------------------------------------------------------------- trajectories
+@dataclass(frozen=True, eq=False)
+class NoiseTrajectory:
+    """Exact per-step noise of MBN's running statistics (see :func:`noise_trajectory`).
+
+    Attributes
+    ----------
+    momenta : ndarray, shape (steps,)
+        The momentum used at each step (after :func:`noise_trajectory`'s start rule).
+    mean_noise_var : ndarray, shape m.shape + (steps,)
+        Variance of the running mean's noise after each step (population units).
+    variance_noise_mean : ndarray, shape m.shape + (steps,)
+        Mean of the running variance's noise from the batches' share
+        (``(1 - start_weight) * E xi_sigma``; add ``start_weight * s0`` for a fixed start
+        value ``s0``).
+    variance_noise_var : ndarray, shape m.shape + (steps,)
+        Variance of the running variance's noise after each step.
+    start_weight : ndarray, shape (steps,)
+        Weight still on the start value (product of the momenta so far); all zeros when the
+        first batch initialises the statistics.
+    """
+
+    momenta: np.ndarray
+    mean_noise_var: np.ndarray
+    variance_noise_mean: np.ndarray
+    variance_noise_var: np.ndarray
+    start_weight: np.ndarray
+
+    @property
+    def effective_batch_size(self):
+        """Plain-BN batch size with the same mean-noise variance at each step."""
+        return 1.0 / self.mean_noise_var
+
+
+def _noise_trajectory_iv(m, momenta, ddof, start):
+    from ._validation import choice
+
+    m = integer_array(m, "m", minimum=2)
+    momenta = real_array(momenta, "momenta", minimum=0, maximum=1, max_open=True)
+    if momenta.ndim > 1:
+        raise ValueError(f"`momenta` must be a scalar or a 1-D array of per-step momenta; "
+                         f"got shape {momenta.shape}.")
+    momenta = np.atleast_1d(momenta).copy()
+    start = choice(start, "start", ("batch", "fixed"))
+    return m, momenta, ddof, start
+
+
+def _ema_variance_factor_path(momenta, f0):
+    """f_t = momenta_t^2 f_(t-1) + (1 - momenta_t)^2 from f_0 (exact, one pass)."""
+    f = np.empty(momenta.shape)
+    prev = float(f0)
+    for t, lam in enumerate(momenta.tolist()):
+        prev = lam * lam * prev + (1.0 - lam) * (1.0 - lam)
+        f[t] = prev
+    return f
+
+
+def noise_trajectory(m, momenta, *, ddof=0, start="batch"):
+    r"""Exact per-step variance of MBN's mean noise and variance noise, by recursion.
+
+    Parameters
+    ----------
+    m : int or array_like of int
+        Batch size, ``m >= 2``.
+    momenta : float or array_like, shape (steps,)
+        Momentum (weight on history, ``0 <= momentum < 1``) used at each step, e.g. from
+        :func:`momentum_schedule` (a per-epoch schedule expanded to iterations), a
+        constant ``np.full(steps, 0.9)``, or any array.
+    ddof : int, optional
+        The batch variance divides by ``m - ddof`` (0: BN's biased variance).
+    start : {"batch", "fixed"}, optional
+        ``"batch"`` (default): the first batch's statistics initialise the running
+        statistics, whatever ``momenta[0]`` is (the paper's :math:`\lambda(1) = 0`;
+        ``momenta[0]`` is reported as 0). ``"fixed"``: the statistics start from a
+        deterministic value (e.g. PyTorch's zeros and ones) that carries no noise and keeps
+        weight ``prod(momenta[:t])`` (``start_weight``).
+
+    Returns
+    -------
+    NoiseTrajectory
+        ``mean_noise_var``, ``variance_noise_mean``, ``variance_noise_var`` with shape
+        ``m.shape + (steps,)``, and the per-step ``momenta`` and ``start_weight``.
+
+    Notes
+    -----
+    Batches are independent and the population stationary. A running statistic
+    :math:`s_t = \lambda_t s_{t-1} + (1-\lambda_t) s_{B,t}` has
+
+    .. math:: \mathrm{Var}\, s_t = \lambda_t^2\, \mathrm{Var}\, s_{t-1}
+              + (1-\lambda_t)^2\, \mathrm{Var}\, s_B,
+
+    with :math:`\mathrm{Var}\,\xi_\mu = 1/m`, :math:`\mathrm{Var}\,\xi_\sigma = 2(m-1)/
+    (m-\mathrm{ddof})^2` per batch. Both noises share the factor
+    :math:`f_t = \lambda_t^2 f_{t-1} + (1-\lambda_t)^2` (``f_1 = 1`` for a batch start,
+    ``f_0 = 0`` for a fixed start). For a constant momentum and a fixed start
+    :math:`f_t = \frac{1-\lambda}{1+\lambda}(1-\lambda^{2t})`; for a batch start
+    :math:`f_t = \frac{1-\lambda}{1+\lambda} + \frac{2\lambda}{1+\lambda}\lambda^{2(t-1)}`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from noise_theory import noise_trajectory, momentum_schedule
+    >>> traj = noise_trajectory(4, np.full(3, 0.5))
+    >>> traj.mean_noise_var.round(4)
+    array([0.25  , 0.125 , 0.0938])
+    >>> lam = momentum_schedule("paper", m=2, epochs=200, iterations_per_epoch=10)
+    >>> round(float(noise_trajectory(2, lam).effective_batch_size[-1]), 1)  # < 62: 10 steps
+    57.5
+    """
+    m, momenta, ddof, start = _noise_trajectory_iv(m, momenta, ddof, start)
+    if start == "batch":
+        momenta[0] = 0.0
+        start_weight = np.zeros(momenta.shape)
+    else:
+        start_weight = np.cumprod(momenta)
+    f = _ema_variance_factor_path(momenta, 0.0)
+    mean_b, var_b = _batch_variance_moments(m, ddof)
+    mean_b, var_b = mean_b[..., None], var_b[..., None]
+    return NoiseTrajectory(
+        momenta=momenta,
+        mean_noise_var=f * _batch_mean_variance(m)[..., None],
+        variance_noise_mean=(1.0 - start_weight) * mean_b,
+        variance_noise_var=f * var_b,
+        start_weight=start_weight,
+    )
+
+
+# ---------------------------------------------------------------- in-batch MBN output
+@dataclass(frozen=True, eq=False)
+class MbnOutputMoments:
+    """Mean and variance of an in-batch MBN output (see :func:`mbn_output_moments`).
+
+    Attributes
+    ----------
+    mean : float or ndarray
+        ``E z`` (0 by symmetry).
+    var : float or ndarray
+        ``Var z = E z**2``.
+    """
+
+    mean: float | np.ndarray
+    var: float | np.ndarray
+
+
+def _log_mgf_terms(momentum, m):
+    """Weights w_k = (1-lambda) lambda^k, k >= 0, until they no longer matter, and the tail."""
+    if momentum == 0.0:
+        return np.array([1.0]), 0.0
+    n = int(np.ceil(np.log(1e-13) / np.log(momentum))) + 1
+    w = (1.0 - momentum) * momentum ** np.arange(n)
+    tail = (1.0 - momentum) * momentum**n / (1.0 - momentum)  # sum of the remaining w_k
+    return w, tail
+
+
+def _output_second_moment(m, momentum, eps):
+    from scipy import integrate
+
+    nu = 0.5 * (m - 1.0)
+    w, tail = _log_mgf_terms(momentum, m)
+    c = 2.0 / m
+
+    def log_laplace(s):
+        # log E exp(-s D^2), D^2 = sum_k w_k xi_k, xi_k ~ chi2(m-1)/m; the tail of tiny
+        # weights contributes -nu * c * s * sum(w_tail) to first order.
+        return -nu * (np.log1p(c * s * w).sum() + c * s * tail) - s * eps
+
+    def inv_d2(s):  # integrand of E[1/(D^2 + eps)]
+        return np.exp(log_laplace(s))
+
+    def own_share(s):  # integrand of E[xi_0/(D^2 + eps)]
+        return (m - 1.0) / m * np.exp(log_laplace(s) - np.log1p(c * s * w[0]))
+
+    opts = dict(limit=200, epsabs=0.0, epsrel=1e-10)
+    second = integrate.quad(own_share, 0.0, np.inf, **opts)[0]
+    if momentum == 0.0:
+        return second  # the history term below has weight 0
+    a = 2.0 * momentum**2 / ((1.0 + momentum) * m)
+    return a * integrate.quad(inv_d2, 0.0, np.inf, **opts)[0] + second
+
+
+def mbn_output_moments(m, momentum, *, eps=0.0):
+    r"""Mean and variance of an in-batch MBN output in the stationary regime.
+
+    The training output of sample :math:`x_i` of the current batch is
+    :math:`z_i = (x_i - \mu_t)/\sqrt{\sigma_t^2 + \epsilon}` with the *updated* running
+    statistics :math:`\mu_t = \lambda\mu_{t-1} + (1-\lambda)\mu_B` (same for
+    :math:`\sigma_t^2`): the batch that contains :math:`x_i` enters with weight
+    :math:`1 - \lambda`.
+
+    Parameters
+    ----------
+    m : int or array_like of int
+        Batch size, ``m >= 2``.
+    momentum : float or array_like
+        Weight on history (lambda), ``0 <= momentum < 1``.
+    eps : float or array_like, optional
+        The epsilon added to the variance (population units), ``>= 0``.
+
+    Returns
+    -------
+    MbnOutputMoments
+        ``mean`` (0) and ``var``, broadcast over the arguments.
+
+    Notes
+    -----
+    Write :math:`x_i = \mu_B + r_i`. With a stationary history (independent of the current
+    batch) :math:`x_i - \mu_t = r_i + \lambda(\mu_B - H_\mu)`, where
+    :math:`\lambda(\mu_B - H_\mu) \sim N(0, a)`, :math:`a = \frac{2\lambda^2}{(1+\lambda)m}`,
+    is independent of :math:`r` and of the variances. The denominator is
+    :math:`D^2 = \sum_{k\ge0} w_k\xi_k + \epsilon`, :math:`w_k = (1-\lambda)\lambda^k`,
+    :math:`\xi_k \sim \chi^2_{m-1}/m` independent, :math:`\xi_0 = \sigma_B^2`. The sign
+    symmetry gives :math:`E z = 0`, and exchangeability of the :math:`r_j` gives
+    :math:`E[r_i^2/D^2] = E[\xi_0/D^2]`, so
+
+    .. math::
+
+        E z^2 = a\,E\!\left[\frac1{D^2}\right] + E\!\left[\frac{\xi_0}{D^2}\right]
+        = \int_0^\infty \Big(a + \frac{(m-1)/m}{1 + 2sw_0/m}\Big)
+          e^{-s\epsilon}\prod_{k\ge0}\Big(1+\frac{2sw_k}{m}\Big)^{-\frac{m-1}2} ds,
+
+    using :math:`1/D^2 = \int_0^\infty e^{-sD^2}ds` and the chi-square Laplace transform.
+    The integral is finite for every ``m >= 2`` when ``momentum > 0`` (the infinitely
+    many history terms tame the small-batch divergence of plain BN's
+    :math:`E\,\xi_\sigma^{-1}`). Limits: ``momentum = 0`` gives 1 (in-batch BN,
+    :math:`\sum z_i^2 = m`) or :math:`1 - cE[1/(Q+c)]`, ``c = m eps``, with eps;
+    ``momentum -> 1`` gives :math:`m/(m-1)` (normalising by the population mean and the
+    expected biased variance).
+
+    Examples
+    --------
+    >>> from noise_theory import mbn_output_moments
+    >>> round(float(mbn_output_moments(4, 0.0).var), 10)
+    1.0
+    >>> round(float(mbn_output_moments(4, 0.9).var), 4)
+    1.2648
+    """
+    m, momentum = _m_momentum_iv(m, momentum)
+    eps = real_array(eps, "eps", minimum=0)
+    m, momentum, eps = np.broadcast_arrays(m, momentum, eps)
+    var = np.empty(m.shape)
+    for idx in np.ndindex(m.shape):
+        var[idx] = _output_second_moment(float(m[idx]), float(momentum[idx]), float(eps[idx]))
+    return MbnOutputMoments(mean=_scalar_or_array(np.zeros(m.shape)),
+                            var=_scalar_or_array(var))

@@ -145,3 +145,114 @@ def test_gamma_law_is_exact_at_momentum_zero_only():
 def test_errors(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+# ---------------------------------------------------------------- noise_trajectory
+from noise_theory import mbn_output_moments, momentum_schedule, noise_trajectory  # noqa: E402
+
+
+@given(m=st.integers(2, 512), lam=st.floats(0, 0.995), steps=st.integers(1, 300))
+def test_trajectory_constant_momentum_closed_forms(m, lam, steps):
+    t = np.arange(1, steps + 1)
+    f_stat = (1 - lam) / (1 + lam)
+    # batch start (the default): f_t = f + (2 lam/(1+lam)) lam^(2(t-1))
+    traj = noise_trajectory(m, np.full(steps, lam))
+    f_batch = f_stat + 2 * lam / (1 + lam) * lam ** (2 * (t - 1))
+    np.testing.assert_allclose(traj.mean_noise_var, f_batch / m, rtol=1e-10)
+    np.testing.assert_allclose(traj.variance_noise_var, f_batch * 2 * (m - 1) / m**2, rtol=1e-10)
+    np.testing.assert_allclose(traj.variance_noise_mean, (m - 1) / m, rtol=1e-14)
+    assert traj.momenta[0] == 0.0 and np.all(traj.start_weight == 0)
+    # fixed start (THEORY.md: v (1-lam)/(1+lam) (1 - lam^(2t)))
+    fixed = noise_trajectory(m, np.full(steps, lam), start="fixed")
+    np.testing.assert_allclose(fixed.mean_noise_var, f_stat * (1 - lam ** (2 * t)) / m,
+                               rtol=1e-9, atol=1e-300)
+    np.testing.assert_allclose(fixed.start_weight, lam**t, rtol=1e-10, atol=1e-300)
+    np.testing.assert_allclose(fixed.variance_noise_mean, (1 - lam**t) * (m - 1) / m,
+                               rtol=1e-9, atol=1e-300)
+
+
+def test_trajectory_momentum_zero_is_bn_and_converges_to_stationary():
+    traj = noise_trajectory([2, 4, 16], np.zeros(5))
+    np.testing.assert_allclose(traj.mean_noise_var, np.broadcast_to([[1 / 2], [1 / 4], [1 / 16]], (3, 5)),
+                               rtol=1e-14)
+    lam = momentum_schedule("paper", m=4, epochs=20, iterations_per_epoch=500)
+    end = noise_trajectory(4, lam)
+    assert end.mean_noise_var.shape == (10_000,)
+    assert end.mean_noise_var[-1] == pytest.approx(ema_mean_noise(4, lam[-1]).var(), rel=1e-12)
+    assert end.variance_noise_var[-1] == pytest.approx(ema_variance_noise(4, lam[-1]).var, rel=1e-12)
+    assert end.effective_batch_size[-1] == pytest.approx(effective_batch_size(4, lam[-1]), rel=1e-12)
+    # ddof=1: per-batch variance 2(m-1)/(m-1)^2 and mean 1
+    unb = noise_trajectory(4, np.zeros(2), ddof=1)
+    np.testing.assert_allclose(unb.variance_noise_var, 2 / 3)
+    np.testing.assert_allclose(unb.variance_noise_mean, 1.0)
+
+
+def test_trajectory_against_explicit_weights():
+    # Route 2: running stat = sum_k w_k s_k with explicit weights; Var = sum w_k^2 / m.
+    rng = np.random.default_rng(3)
+    lam = rng.uniform(0, 0.99, size=50)
+    lam[0] = 0.0
+    weights = np.zeros(50)
+    for t in range(50):  # EMA on the weight vector itself
+        weights = lam[t] * weights
+        weights[t] += 1 - lam[t]
+    assert weights.sum() == pytest.approx(1.0)
+    assert noise_trajectory(8, lam).mean_noise_var[-1] == pytest.approx((weights**2).sum() / 8, rel=1e-12)
+
+
+# ---------------------------------------------------------------- in-batch MBN output
+def stationary_in_batch_z(m, lam, n, rng, eps=0.0):
+    """z of the first sample of the current batch, normalised with the updated running stats."""
+    mu, var = stationary_ema_chains(m, lam, n, rng)
+    x = rng.standard_normal((n, m))
+    mu = lam * mu + (1 - lam) * x.mean(axis=1)
+    var = lam * var + (1 - lam) * x.var(axis=1)
+    return (x[:, 0] - mu) / np.sqrt(var + eps)
+
+
+@pytest.mark.parametrize("m, lam", [(2, 0.5), (3, 0.9), (4, 0.9), (8, 0.3)])
+def test_output_moments_against_monte_carlo(m, lam):
+    rng = np.random.default_rng(11 + m)
+    z = stationary_in_batch_z(m, lam, 40_000, rng)
+    out = mbn_output_moments(m, lam)
+    assert out.mean == 0.0
+    assert abs(z.mean()) < K * z.std() / np.sqrt(z.size)
+    assert abs((z**2).mean() - out.var) < K * (z**2).std(ddof=1) / np.sqrt(z.size)
+
+
+@given(m=st.integers(2, 200), eps=st.floats(0, 0.5))
+def test_output_moments_limits(m, eps):
+    # momentum 0: in-batch BN. E z^2 = 1 - c E[1/(Q+c)], Q ~ chi2(m-1), c = m eps
+    from scipy import integrate, stats
+
+    c = m * eps
+    q = stats.chi2(m - 1)
+    lo, hi = q.ppf(1e-16), q.isf(1e-16)
+    ref = integrate.quad(lambda x: q.pdf(x) * x / (x + c), lo, hi, epsrel=1e-11, limit=200)[0] \
+        if c > 0 else 1.0
+    assert mbn_output_moments(m, 0.0, eps=eps).var == pytest.approx(ref, rel=1e-7)
+    # momentum -> 1: the statistics freeze at (0, (m-1)/m): E z^2 -> m/(m-1) (eps=0)
+    near_one = mbn_output_moments(m, 0.9995).var
+    assert near_one == pytest.approx(m / (m - 1), rel=2e-3)
+    assert 1 - 1e-12 <= mbn_output_moments(m, 0.5).var <= m / (m - 1)
+
+
+def test_output_moments_shapes_and_errors():
+    out = mbn_output_moments([[2], [4]], [0.0, 0.5, 0.9])
+    assert out.var.shape == out.mean.shape == (2, 3)
+    with pytest.raises(ValueError, match=r"`eps` must be a real number >= 0; got eps=-1"):
+        mbn_output_moments(4, 0.5, eps=-1)
+    with pytest.raises(ValueError, match=r"`momenta` must be a real number >= 0 and < 1"):
+        noise_trajectory(4, [0.5, 1.0])
+    with pytest.raises(ValueError, match=r"`momenta` must be a scalar or a 1-D array"):
+        noise_trajectory(4, np.zeros((2, 2)))
+    with pytest.raises(ValueError, match=r"`start` must be one of 'batch', 'fixed'"):
+        noise_trajectory(4, [0.5], start="zero")
+
+
+def test_ddof_scales_the_variance_noise():
+    biased, unbiased = ema_variance_noise(4, 0.9), ema_variance_noise(4, 0.9, ddof=1)
+    assert unbiased.mean == pytest.approx(1.0) and biased.mean == pytest.approx(0.75)
+    assert unbiased.var == pytest.approx(biased.var * (4 / 3) ** 2, rel=1e-13)
+    with pytest.raises(ValueError, match=r"`ddof` must be smaller than `m`"):
+        ema_variance_noise(4, 0.5, ddof=4)
