@@ -1,10 +1,33 @@
 """Sympy derivations, from first principles, of every closed form in bn-noise.
 
 This package never imports :mod:`noise_theory`: it is the independent route the tests
-compare the closed forms with.
+compare the closed forms with. Each derivation is built once (cached) on first use.
+
+API
+---
+(name -> what it gives; see each docstring)
+
+- ``list_derivations(*, titles=False)`` -> registered names (or ``(name, title)`` pairs),
+  nothing built.
+- ``get_derivation(name)`` -> the :class:`Derivation` (built on first use, then cached).
+- ``derive_all()`` -> every derivation, in the order below.
+- ``Derivation`` -> frozen record: ``steps``, named ``results`` (existence conditions kept
+  as ``Piecewise(..., (oo, True))``), ``assumptions``, ``conditions``; ``.result``,
+  ``[key]``, ``.function(key)`` (numpy function with the project's keyword names),
+  ``.text()``, ``.latex()``, ``.markdown()``, ``.to_dict()``.
+- ``Step`` -> frozen record: a sympy ``expr`` and its one-line ``explanation``.
+
+Derivations (issue 3, items 1-9): ``mean_noise``, ``variance_noise``, ``scale_moment``,
+``out_of_batch_output``, ``in_batch_output``, ``nongaussian_statistics``, ``mbn_noise``,
+``mbn_momentum``, ``glm_regularizer``, ``eps_second_moment``.
 """
 
-from . import _bn, _mbn, _nongaussian, _regularizer  # noqa: F401  (register the derivations)
+# Importing a subject module registers its derivations; the order is the listing order.
+from . import _bn  # noqa: F401  (items 1-5)
+from . import _nongaussian  # noqa: F401  (item 6)
+from . import _mbn  # noqa: F401  (item 7)
+from . import _regularizer  # noqa: F401  (item 8)
+from . import _eps  # noqa: F401  (item 9)
 from ._core import Derivation, Step, derive_all, get_derivation, list_derivations
 
 __all__ = ["Derivation", "Step", "derive_all", "get_derivation", "list_derivations"]

@@ -35,7 +35,7 @@ def _cumulant(mgf, t, order):
     return sp.simplify(sp.diff(sp.log(mgf), t, order).subs(t, 0))
 
 
-@register("mean_noise")
+@register("mean_noise", "Law of the additive BN noise xi_mu = (mu_B - mu)/sigma")
 def _mean_noise():
     t, m, x = S.t, S.m, S.x
     z = sp.Symbol("z", real=True)
@@ -80,8 +80,6 @@ def _mean_noise():
 
     pdf = sp.exp(-(x - sol[a])**2 / (2 * sol[b])) / sp.sqrt(2 * sp.pi * sol[b])
     return Derivation(
-        name="mean_noise",
-        title="Law of the additive BN noise xi_mu = (mu_B - mu)/sigma",
         summary="From the moment generating function of a mean of m iid normals: "
                 "xi_mu ~ N(0, 1/m), whatever mu and sigma.",
         steps=tuple(steps),
@@ -91,7 +89,7 @@ def _mean_noise():
     )
 
 
-@register("variance_noise")
+@register("variance_noise", "Law of the multiplicative BN noise xi_sigma = sigma_B^2/sigma^2")
 def _variance_noise():
     t, m, ddof, x = S.t, S.m, S.ddof, S.x
     i, j, k_ = sp.symbols("i j k", integer=True, positive=True)
@@ -109,7 +107,7 @@ def _variance_noise():
     csq = sp.simplify(sp.refine(csq, sp.Q.le(i, m) & sp.Q.le(j, m)))
     if sp.simplify(csq - c_ij) != 0:  # pragma: no cover
         raise RuntimeError("variance_noise: C is not idempotent")
-    steps.append(Step(eq(sp.Symbol("(C^2)_{ij}"), csq),
+    steps.append(Step(eq(sp.Symbol("(CC)_{ij}"), csq),
                       "C^2 = C (sum over k for 1 <= i, j <= m): C is a symmetric projection, "
                       "its eigenvalues are 0 or 1."))
     trace = sp.simplify(sp.Sum(c_ij.subs(j, i), (i, 1, m)).doit())
@@ -164,8 +162,6 @@ def _variance_noise():
     steps.append(Step(sp.Tuple(mean, var), "Mean k theta and variance k theta^2."))
     pdf = sp.Piecewise((_gamma_pdf(x, shape, scale), x > 0), (0, True))
     return Derivation(
-        name="variance_noise",
-        title="Law of the multiplicative BN noise xi_sigma = sigma_B^2/sigma^2",
         summary="Via the MGF of the Gaussian quadratic form z^T C z with the centring "
                 "projection C (symbolic m): m sigma_B^2/sigma^2 ~ chi^2(m-1), so "
                 "xi_sigma ~ Gamma((m-1)/2, scale 2/(m - ddof)).",
@@ -194,7 +190,7 @@ def gamma_power_moment(k, theta, p):
             cond)
 
 
-@register("scale_moment")
+@register("scale_moment", "Moments E[xi_sigma^(-p/2)] of the multiplicative noise")
 def _scale_moment():
     m, p, ddof = S.m, S.p, S.ddof
     vn = get_derivation("variance_noise")
@@ -227,8 +223,6 @@ def _scale_moment():
                           f"p = {power}, ddof = 0" + (": the mean inflation c_1." if power == 1
                                                       else ".")))
     return Derivation(
-        name="scale_moment",
-        title="Moments E[xi_sigma^(-p/2)] of the multiplicative noise",
         summary="Integration against the Gamma density with symbolic m and p; the existence "
                 "condition p < m - 1 is kept as a sympy condition (divergent moments are oo).",
         steps=tuple(steps),
@@ -238,7 +232,8 @@ def _scale_moment():
     )
 
 
-@register("out_of_batch_output")
+@register("out_of_batch_output",
+          "Mean and variance of the BN output under the out-of-batch (independent noise) model")
 def _out_of_batch_output():
     m, x = S.m, S.x
     xi_mu, xi_s = sp.symbols("xi_mu xi_sigma")
@@ -285,8 +280,6 @@ def _out_of_batch_output():
     ez2 = sp.Piecewise((ez2, inv_cond), (_oo, True))
     rand_var = sp.Piecewise((rand_var, inv_cond), (_oo, True))
     return Derivation(
-        name="out_of_batch_output",
-        title="Mean and variance of the BN output under the out-of-batch (independent noise) model",
         summary="z = (x - xi_mu)/sqrt(xi_sigma) with independent xi_mu ~ N(0, 1/m) and "
                 "xi_sigma ~ Gamma((m-1)/2, 2/m): mean x c_1 (m > 2), variance "
                 "(x^2 + 1/m) m/(m-3) - c_1^2 x^2 (m > 3); for a random x ~ N(0,1) the variance "
@@ -300,7 +293,7 @@ def _out_of_batch_output():
     )
 
 
-@register("in_batch_output")
+@register("in_batch_output", "Moments of the in-batch BN output from its Beta law")
 def _in_batch_output():
     m, x = S.m, S.x
     k = S.k
@@ -342,8 +335,6 @@ def _in_batch_output():
     steps.append(Step(eq(sp.Function("f_z")(x), pdf_z),
                       "Density of z by change of variables b = z^2/(m-1) (symmetric, two branches)."))
     return Derivation(
-        name="in_batch_output",
-        title="Moments of the in-batch BN output from its Beta law",
         summary="z_i^2/(m-1) ~ Beta(1/2, (m-2)/2): E z^(2k) by integration against the Beta "
                 "density gives E z^2 = 1 and E z^4 = 3(m-1)/(m+1).",
         steps=tuple(steps),

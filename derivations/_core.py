@@ -9,6 +9,7 @@ once (``functools.cache``), so the CLI and the tests never rebuild them.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import functools
 from dataclasses import dataclass
@@ -62,8 +63,8 @@ class Derivation:
 
     Attributes
     ----------
-    name, title, summary : str
-        Registry name, heading and one-paragraph description.
+    summary : str
+        One-paragraph description.
     steps : tuple of Step
         The ordered steps.
     results : tuple of (str, sympy expression)
@@ -74,15 +75,17 @@ class Derivation:
         Modelling hypotheses in words.
     conditions : sympy Boolean
         Hypotheses on the parameters (e.g. ``m >= 2``) as a sympy condition.
+    name, title : str
+        Registry name and heading (filled in by the registry).
     """
 
-    name: str
-    title: str
     summary: str
     steps: tuple
     results: tuple
     assumptions: tuple = ()
     conditions: sp.Basic = sp.true
+    name: str = ""
+    title: str = ""
 
     # ------------------------------------------------------------------ access
     @property
@@ -192,20 +195,34 @@ def _pretty(expr):
 
 # ---------------------------------------------------------------------- registry
 _BUILDERS: dict = {}
+_TITLES: dict = {}
 
 
-def register(name):
-    """Decorator: register a zero-argument builder returning a :class:`Derivation`."""
+def register(name, title):
+    """Decorator: register a zero-argument builder returning a :class:`Derivation`.
+
+    `title` is known before the (possibly slow) build, for listings.
+    """
     def deco(builder):
         if name in _BUILDERS:
             raise RuntimeError(f"derivation {name!r} registered twice")
-        _BUILDERS[name] = functools.cache(builder)
+        @functools.cache
+        def build():
+            return dataclasses.replace(builder(), name=name, title=title)
+
+        _BUILDERS[name] = build
+        _TITLES[name] = title
         return builder
     return deco
 
 
-def list_derivations():
-    """Names of all registered derivations, in registration order."""
+def list_derivations(*, titles=False):
+    """Names of all registered derivations, in registration order (nothing is built).
+
+    With ``titles=True``, ``(name, title)`` pairs instead.
+    """
+    if titles:
+        return tuple(_TITLES.items())
     return tuple(_BUILDERS)
 
 
@@ -223,10 +240,7 @@ def get_derivation(name):
         hint = (f" Did you mean {', '.join(repr(c) for c in close)}?" if close
                 else f" Known: {', '.join(_BUILDERS)}.")
         raise ValueError(f"`name` must be a registered derivation; got name={name!r}.{hint}")
-    derivation = builder()
-    if derivation.name != name:  # pragma: no cover - programming error
-        raise RuntimeError(f"builder for {name!r} returned {derivation.name!r}")
-    return derivation
+    return builder()
 
 
 def derive_all():

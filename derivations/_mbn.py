@@ -38,7 +38,7 @@ def _series(term, j, upper):
     return coeff * value, cond
 
 
-@register("mbn_noise")
+@register("mbn_noise", "Noise of Momentum BN: finite-step and stationary EMA variances")
 def _mbn_noise():
     m, lam, n, v, t = S.m, S.momentum, S.n, S.v, S.t
     j = sp.Symbol("j", integer=True, nonnegative=True)
@@ -79,12 +79,12 @@ def _mbn_noise():
                                         force=True))
     log_value, _ = _series(log_term, j, sp.oo)
     log_value = sp.factor(sp.simplify(log_value))
-    steps.append(Step(eq(sp.log(sp.Function("M_{xi_mu^MBN}")(t)), log_value),
-                      "Mean noise: xi_mu^MBN = sum_j (1-lambda) lambda^j xi_mu,j with independent "
+    steps.append(Step(eq(sp.log(sp.Function("M_{xi_mu_MBN}")(t)), log_value),
+                      "Mean noise: xi_mu_MBN = sum_j (1-lambda) lambda^j xi_mu,j with independent "
                       "xi_mu,j ~ N(0, 1/m); its log-MGF is the sum of the rescaled log-MGFs, "
                       "again quadratic in t: a normal law."))
     mean_var = sp.factor(sp.diff(log_value, t, 2))
-    steps.append(Step(eq(Var(sp.Symbol("xi_mu^MBN")), mean_var),
+    steps.append(Step(eq(Var(sp.Symbol("xi_mu_MBN")), mean_var),
                       "Exact variance (second derivative of the log-MGF)."))
 
     vn = get_derivation("variance_noise")
@@ -93,8 +93,8 @@ def _mbn_noise():
     weights = _series((1 - lam) * lam**j, j, sp.oo)[0]
     var_mean = sp.simplify(weights * e_b)
     var_var = sp.factor(stationary * v_b)
-    steps.append(Step(sp.Tuple(eq(E(sp.Symbol("xi_sigma^MBN")), var_mean),
-                               eq(Var(sp.Symbol("xi_sigma^MBN")), var_var)),
+    steps.append(Step(sp.Tuple(eq(E(sp.Symbol("xi_sigma_MBN")), var_mean),
+                               eq(Var(sp.Symbol("xi_sigma_MBN")), var_var)),
                       "Variance noise: the weights (1-lambda) lambda^j sum to 1, so the mean stays "
                       "(m-1)/m; the variance is the stationary factor times 2(m-1)/m^2."))
     k, theta = sp.symbols("k theta")
@@ -111,8 +111,6 @@ def _mbn_noise():
                       "variance 1/m_eff (exact for the mean noise)."))
     cond = sp.And(sp.Ge(m, 2), sp.Lt(lam, 1))
     return Derivation(
-        name="mbn_noise",
-        title="Noise of Momentum BN: finite-step and stationary EMA variances",
         summary="The EMA variance factor solves f_n = lambda^2 f_(n-1) + (1-lambda)^2: "
                 "(1-lambda)/(1+lambda) (1 - lambda^(2n)) from a fixed start, "
                 "(1-lambda)/(1+lambda) when stationary; the mean noise is exactly "
@@ -129,7 +127,7 @@ def _mbn_noise():
     )
 
 
-@register("mbn_momentum")
+@register("mbn_momentum", "MBN momentum schedule end points and the inference momentum")
 def _mbn_momentum():
     m, m0, T, te = S.m, S.m0, S.epochs, S.epoch
     tau0, N = S.tau0, S.N
@@ -152,7 +150,7 @@ def _mbn_momentum():
 
     mb = get_derivation("mbn_noise")
     end_var = sp.factor(sp.simplify(mb["mean_noise_variance"].subs(S.momentum, end_small)))
-    steps.append(Step(eq(sp.Symbol("Var xi_mu^MBN(lambda(T))"), end_var),
+    steps.append(Step(eq(sp.Symbol("Var xi_mu_MBN(lambda(T))"), end_var),
                       "m < m0: stationary mean-noise variance at the end point 1 - m/m0: "
                       "1/(2 m0 - m), not 1/m0."))
     lam_s = sp.Symbol("lambda", positive=True)
@@ -172,8 +170,6 @@ def _mbn_momentum():
     tau_sol = sp.simplify(sp.exp(log_tau))
     steps.append(Step(eq(tau, tau_sol), "Solve for log tau and exponentiate."))
     return Derivation(
-        name="mbn_momentum",
-        title="MBN momentum schedule end points and the inference momentum",
         summary="lambda(1) = 0, lambda(T) = 1 - min(m/m0, 1) (so lambda == 0 for m >= m0); the "
                 "end point gives mean-noise variance 1/(2 m0 - m); tau = tau0^(m/m0) from "
                 "tau^(N/m) = tau0^(N/m0).",

@@ -55,7 +55,8 @@ def expect_power_sums(expr, sums, m, moment):
     return sp.factor(sp.simplify(total))
 
 
-@register("nongaussian_statistics")
+@register("nongaussian_statistics",
+          "Variances and covariance of the batch statistics for non-Gaussian input")
 def _nongaussian_statistics():
     m, ddof, sigma, mu3, mu4 = S.m, S.ddof, S.sigma, S.mu3, S.mu4
     E = sp.Function("E")
@@ -122,8 +123,6 @@ def _nongaussian_statistics():
     if gauss != 0:  # pragma: no cover
         raise RuntimeError("nongaussian_statistics: Gaussian limit disagrees with variance_noise")
     return Derivation(
-        name="nongaussian_statistics",
-        title="Variances and covariance of the batch statistics for non-Gaussian input",
         summary="Symbolic moment algebra over power sums with symbolic m: "
                 "Var(s^2) = mu_4/m - (m-3) sigma^4/(m(m-1)), Cov(mu_B, s^2) = mu_3/m; the "
                 "variance noise depends on the kurtosis and skewness couples the two noises.",

@@ -58,7 +58,7 @@ def _coefficients(series_u, order):
     return tuple(sp.factor(sp.simplify(series_u.coeff(_u, i))) for i in range(1, order + 1))
 
 
-@register("glm_regularizer")
+@register("glm_regularizer", "The explicit second-order regulariser of BN/MBN for a GLM")
 def _glm_regularizer():
     m, lam, h, g, b, y, t = S.m, S.momentum, S.h, S.gamma, S.beta, S.y, S.t
     A = sp.Function("A")
@@ -143,10 +143,10 @@ def _glm_regularizer():
     h2_series = _coefficients(c2_u - c1_u**2, 2)
     const_series = _coefficients(_in_u(s2, m, 2) * c2_u, 2)
     lead = sp.factor((h**2 * h2_series[0] + const_series[0]) / m)
-    steps.append(Step(sp.Tuple(eq(sp.Symbol("Var eta/gamma^2 [h^2]"),
+    steps.append(Step(sp.Tuple(eq(sp.Symbol("Var eta/gamma2 [h2]"),
                                   sum(a / m**(i + 1) for i, a in enumerate(h2_series))
                                   + sp.Order(m**-3, (m, sp.oo))),
-                               eq(sp.Symbol("Var eta/gamma^2 [1]"),
+                               eq(sp.Symbol("Var eta/gamma2 [1]"),
                                   sum(a / m**(i + 1) for i, a in enumerate(const_series))
                                   + sp.Order(m**-3, (m, sp.oo)))),
                       "Large-m expansion of the two coefficients of Var eta/gamma^2: "
@@ -185,8 +185,6 @@ def _glm_regularizer():
     results["c2"] = sp.Piecewise((in_lambda(c2), fin2), (sp.oo, True))
     ordered = ("penalty_logistic",) + tuple(k_ for k_ in results if k_ != "penalty_logistic")
     return Derivation(
-        name="glm_regularizer",
-        title="The explicit second-order regulariser of BN/MBN for a GLM",
         summary="E loss ~= loss(E eta, y) + R with R = A''(E eta) Var(eta)/2, "
                 "E eta = gamma c_1 h + beta, Var eta = gamma^2 [(h^2 + Var xi_mu) c_2 - "
                 "c_1^2 h^2]; for large m, Var eta ~= gamma^2 (1 + h^2/2)(1-lambda)/((1+lambda) m); "
