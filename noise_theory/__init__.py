@@ -12,6 +12,10 @@ API
 mean_noise(m)                      law of xi_mu = (mu_B - mu)/sigma: frozen norm(0, 1/sqrt(m))
 variance_noise(m, *, ddof=0)       law of xi_sigma = sigma_B^2/sigma^2: frozen Gamma
 scale_moment(m, power, *, ddof=0, eps=0.0)  E[(sigma^2/(sigma_B^2+eps))^(power/2)], inf if divergent
+bn_output(m, *, x=None, model="in_batch")  law of (x - mu_B)/sigma_B: in-batch (bounded) or out-of-batch (t)
+in_batch_output                    rv_continuous (shape m) of the in-batch output z_i
+batch_statistics_moments(m, *, skewness=0.0, excess_kurtosis=0.0, ddof=0)  exact moments of mu_B, sigma_B^2, any input law
+BatchStatisticsMoments             result of batch_statistics_moments (frozen dataclass)
 ema_mean_noise(m, momentum)        exact stationary law of the MBN mean noise (frozen normal)
 ema_variance_noise(m, momentum, *, ddof=0)  MBN variance noise: exact mean/var, approx. Gamma law
 effective_batch_size(m, momentum)  m (1+lambda)/(1-lambda): BN batch with MBN's mean noise
@@ -31,6 +35,12 @@ from_pytorch_momentum(momentum)    PyTorch momentum (weight on new) -> lambda
 to_pytorch_momentum(momentum)      lambda -> PyTorch momentum
 drift_mse(m, momentum, *, drift, rate)  stationary MSE of the running mean under drift
 optimal_drift_momentum(m, *, drift, rate)  momentum minimising drift_mse (closed form)
+glm_regularizer(h, *, gamma, beta, m, family="logistic", momentum=0.0, eps=0.0)  BN/MBN regulariser R = A''(E eta) Var(eta)/2, both decompositions
+GLMRegularizer                     result of glm_regularizer (frozen dataclass)
+expected_glm_loss(h, y, *, gamma, beta, m, family="logistic", momentum=0.0, eps=0.0)  exact E loss by quadrature (inf where divergent)
+regularizer_strength(m, *, momentum=0.0, eps=0.0)  c1, c2, Var(eta) coefficients and large-m series
+RegularizerStrength                result of regularizer_strength (frozen dataclass)
+GLMFamily(name, A, A1, A2, growth)  a GLM family (log-partition and derivatives)
 
 """
 
@@ -41,6 +51,10 @@ _LAZY = {
     "mean_noise": "noise_theory._bn",
     "variance_noise": "noise_theory._bn",
     "scale_moment": "noise_theory._bn",
+    "bn_output": "noise_theory._output",
+    "in_batch_output": "noise_theory._output",
+    "batch_statistics_moments": "noise_theory._batch_moments",
+    "BatchStatisticsMoments": "noise_theory._batch_moments",
     "ema_mean_noise": "noise_theory._mbn",
     "ema_variance_noise": "noise_theory._mbn",
     "effective_batch_size": "noise_theory._mbn",
@@ -60,6 +74,12 @@ _LAZY = {
     "to_pytorch_momentum": "noise_theory._schedules",
     "drift_mse": "noise_theory._schedules",
     "optimal_drift_momentum": "noise_theory._schedules",
+    "glm_regularizer": "noise_theory._regularizer",
+    "GLMRegularizer": "noise_theory._regularizer",
+    "expected_glm_loss": "noise_theory._regularizer",
+    "regularizer_strength": "noise_theory._regularizer",
+    "RegularizerStrength": "noise_theory._regularizer",
+    "GLMFamily": "noise_theory._families",
 }
 
 __all__ = sorted(_LAZY)
