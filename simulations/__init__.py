@@ -9,24 +9,37 @@ Moments           mergeable count/mean/central moments (order <= 4) of named qua
 PitHistogram      mergeable histogram of F(x) for Kolmogorov-Smirnov tests in bounded memory
 KSResult          KS statistic and p-value bounds from a PitHistogram
 SimulationResult  estimate, standard error and n (the result of every simulator)
+simulate_bn(m, samples, *, dist, df, ddof, eps, alpha, rng, workers, ...)  BN noise by Monte Carlo vs noise_theory
+BNSimulation      what simulate_bn returns (MomentCheck and KSCheck rows, verdict, seed entropy)
+MomentCheck       one simulated moment vs theory (estimate, stderr, z, p, verdict)
+KSCheck           Kolmogorov-Smirnov check of a simulated quantity against its exact law
+input_law(dist, *, df)  standardised input law (normal, laplace, uniform, t, exponential, lognormal, relu, scipy)
+InputLaw          what input_law returns (sampler, skewness, excess kurtosis)
 build_report      run every check (closed form vs sympy vs Monte Carlo), write report.md/.html
 ReportResult      what build_report returns (folder, seed, checks, disagreements, threshold)
 plot_noise_densities      densities of xi_mu or xi_sigma for several batch sizes
 plot_noise_vs_batch_size  noise sd against m: BN and MBN theory, simulated points with CIs
 plot_output_laws          in-batch against out-of-batch laws of the BN output at one m
 plot_kurtosis_effect      variance noise against the input's excess kurtosis
+simulate_glm_loss(h, y, *, gamma, beta, m, family, momentum, eps, n, rng)  Monte Carlo E loss from raw BN/MBN batches
+GLMLossSimulation what simulate_glm_loss returns (results per point, seed entropy)
 """
 
 from ._accumulators import KSResult, Moments, PitHistogram, SimulationResult
+from ._bn_sim import BNSimulation, KSCheck, MomentCheck, simulate_bn
+from ._distributions import InputLaw, input_law
 from ._engine import RunResult, block_seed, run_chunks
 from ._plots import (plot_kurtosis_effect, plot_noise_densities, plot_noise_vs_batch_size,
                      plot_output_laws)
 from ._report import ReportResult, build_report
+from ._regularizer_sim import GLMLossSimulation, simulate_glm_loss
 
 __all__ = [
     "KSResult", "Moments", "PitHistogram", "RunResult", "SimulationResult", "block_seed",
     "run_chunks",
+    "simulate_bn", "BNSimulation", "MomentCheck", "KSCheck", "input_law", "InputLaw",
     "build_report", "ReportResult",
     "plot_noise_densities", "plot_noise_vs_batch_size", "plot_output_laws",
     "plot_kurtosis_effect",
+    "simulate_glm_loss", "GLMLossSimulation",
 ]

@@ -20,6 +20,7 @@ __all__ = ["main", "build_parser", "CliParser", "UserError"]
 #: (module name) of every top-level subcommand, in the order ``--help`` lists them.
 COMMANDS = [
     "simulations._cli_theory",
+    "simulations._cli_simulate",
     "simulations._cli_report",
 ]
 
