@@ -15,6 +15,8 @@ __all__ = [
     "plot_noise_vs_batch_size",
     "plot_output_laws",
     "plot_kurtosis_effect",
+    "plot_schedule",
+    "plot_mbn_trajectory",
 ]
 
 
@@ -274,8 +276,8 @@ def plot_kurtosis_effect(m=(4, 16, 64), *, excess_kurtosis=None, simulated=None,
     ax = _axes(ax)
     colors = dict(zip(ms.tolist(), _colors(len(ms))))
     for mi in ms.tolist():
-        base = batch_statistics_moments(mi).var_variance
-        ratio = batch_statistics_moments(mi, excess_kurtosis=k).var_variance / base
+        base = batch_statistics_moments(mi).var_var
+        ratio = batch_statistics_moments(mi, excess_kurtosis=k).var_var / base
         ax.plot(k, ratio, color=colors[mi], label=f"theory, m = {mi}")
     markers = iter("osD^vP*X")
     for label, (sm, sk, ratio, se) in (simulated or {}).items():
@@ -290,4 +292,131 @@ def plot_kurtosis_effect(m=(4, 16, 64), *, excess_kurtosis=None, simulated=None,
     ax.set_ylabel(r"$\mathrm{Var}\,\xi_\sigma$ relative to Gaussian input")
     ax.set_title("Variance noise depends on the tails of the input")
     ax.legend(fontsize="x-small", ncol=2)
+    return ax
+
+
+# ------------------------------------------------------------------ momentum BN
+def plot_schedule(m=(2, 4, 8, 16), *, epochs=200, m0=32, tau0=0.9, quantity="momentum",
+                  ax=None):
+    r"""The paper's momentum schedule over training, for several batch sizes.
+
+    Parameters
+    ----------
+    m : sequence of int
+        Batch sizes, one curve each.
+    epochs, m0, tau0 : keyword-only
+        Number of epochs T, ideal batch size and inference momentum at `m0`.
+    quantity : {"momentum", "effective_batch_size"}, keyword-only
+        ``"momentum"``: the training momentum :math:`\lambda(t)` (solid) and the inference
+        momentum :math:`\tau = \tau_0^{m/m_0}` (dashed), both weights on history.
+        ``"effective_batch_size"``: :math:`m(1+\lambda(t))/(1-\lambda(t))`, the plain-BN
+        batch size with the same stationary mean noise (log2 axis); it ends at
+        :math:`2m_0 - m`, not :math:`m_0` (dotted line).
+    ax : matplotlib Axes or None, keyword-only
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    from noise_theory import effective_batch_size, inference_momentum, paper_momentum
+    from noise_theory._validation import choice
+
+    quantity = choice(quantity, "quantity", ("momentum", "effective_batch_size"))
+    ms = _batch_sizes(m)
+    ax = _axes(ax)
+    t = np.arange(1, epochs + 1)
+    for mi, c in zip(ms.tolist(), _colors(len(ms))):
+        lam = paper_momentum(t, epochs, mi, m0=m0)
+        if quantity == "momentum":
+            ax.plot(t, lam, color=c, label=rf"$\lambda(t)$, m = {mi}")
+            ax.axhline(float(inference_momentum(mi, m0=m0, tau0=tau0)), color=c, ls="--",
+                       lw=1)
+        else:
+            ax.plot(t, effective_batch_size(mi, lam), color=c, label=f"m = {mi}")
+    if quantity == "momentum":
+        ax.plot([], [], color="0.4", ls="--", lw=1,
+                label=rf"$\tau = \tau_0^{{m/m_0}}$ (inference), $\tau_0 = {tau0:g}$")
+        ax.set_ylabel("momentum (weight on history)")
+        ax.set_ylim(0, 1.02)
+        ax.set_title(rf"Training momentum $\lambda(t)$ and inference momentum $\tau$ "
+                     rf"($m_0 = {m0}$)")
+    else:
+        ax.axhline(m0, color="0.5", ls=":", lw=1)
+        ax.text(0.3 * epochs, m0, rf"target $m_0 = {m0}$; the schedule ends at $2m_0 - m$",
+                va="bottom", fontsize="small", color="0.4")
+        _log2_batch_axis(ax, [min(ms.min(), 2), 2 * m0], axis="y")
+        ax.set_ylabel("effective batch size (log scale)")
+        ax.set_title(r"Effective batch size $m(1+\lambda)/(1-\lambda)$ over training")
+    ax.set_xlabel(f"epoch t (of T = {epochs})")
+    ax.legend(fontsize="x-small", loc="center left" if quantity == "momentum" else "upper left")
+    return ax
+
+
+def plot_mbn_trajectory(m, momenta, *, which="mean", iterations_per_epoch=1, simulated=None,
+                        ax=None):
+    r"""Noise of MBN's running statistics over training: exact theory band and simulation.
+
+    Parameters
+    ----------
+    m : int
+        Batch size.
+    momenta : array_like, shape (steps,)
+        Momentum (weight on history) at each step, e.g. from
+        ``noise_theory.momentum_schedule``.
+    which : {"mean", "variance"}, keyword-only
+        The mean noise (band: the exact central 95% interval of its normal law) or the
+        variance noise (band: central 95% interval of the moment-matched Gamma law, whose
+        mean and variance are exact).
+    iterations_per_epoch : int, keyword-only
+        Steps per epoch: the x axis is in epochs.
+    simulated : dict or None, keyword-only
+        Optional ``{"steps": s, "sd": sd, "sd_stderr": se}`` simulated standard deviations of
+        the noise at the given (0-based) steps, drawn as points with 95% bars on the
+        standard-deviation curve, and optionally ``"path"``: one simulated trajectory.
+    ax : matplotlib Axes or None, keyword-only
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    from noise_theory import noise_trajectory
+    from noise_theory._validation import choice
+
+    which = choice(which, "which", ("mean", "variance"))
+    (mi,) = _batch_sizes(m)
+    ax = _axes(ax)
+    traj = noise_trajectory(int(mi), momenta)
+    steps = np.arange(len(traj.momenta))
+    epoch = (steps + 1) / iterations_per_epoch
+    if which == "mean":
+        centre = np.zeros(steps.size)
+        sd = np.sqrt(traj.mean_noise_var)
+        symbol = r"\xi_\mu"
+        lo, hi = centre - 1.96 * sd, centre + 1.96 * sd
+        band = rf"theory: exact 95% band of ${symbol}$"
+    else:
+        from scipy.stats import gamma
+
+        centre = traj.variance_noise_mean
+        sd = np.sqrt(traj.variance_noise_var)
+        symbol = r"\xi_\sigma"
+        shape, scale = centre**2 / sd**2, sd**2 / centre
+        lo, hi = gamma.ppf(0.025, shape, scale=scale), gamma.ppf(0.975, shape, scale=scale)
+        band = rf"theory: 95% band of ${symbol}$ (moment-matched Gamma)"
+    ax.fill_between(epoch, lo, hi, color="C0", alpha=0.2, lw=0, label=band)
+    ax.plot(epoch, centre + sd, color="C0", lw=1, label=rf"theory: mean + sd of ${symbol}$")
+    ax.plot(epoch, centre, color="C0", lw=0.8, ls=":")
+    if simulated is not None:
+        if "path" in simulated:
+            ax.plot(epoch, simulated["path"], color="0.35", lw=0.5, alpha=0.8,
+                    label="one simulated chain")
+        s = np.asarray(simulated["steps"])
+        ax.errorbar((s + 1) / iterations_per_epoch,
+                    centre[s] + np.asarray(simulated["sd"]),
+                    yerr=1.96 * np.asarray(simulated["sd_stderr"]), fmt="o", ms=4, color="C3",
+                    capsize=2, label="simulated: mean + sd (95% CI)")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(rf"${symbol}$ of the running statistics (population units)")
+    ax.set_title(rf"MBN {which} noise over training, m = {int(mi)}")
+    ax.legend(fontsize="x-small", loc="upper right")
     return ax
