@@ -139,9 +139,57 @@ class Moments:
             d2 = d * d
             mean[j] = mu
             m2[j] = d2.sum()
-            m3[j] = np.dot(d2, d)
-            m4[j] = np.dot(d2, d2)
+            m3[j] = np.einsum("i,i->", d2, d)
+            m4[j] = np.einsum("i,i->", d2, d2)
         return cls(names, n, mean, m2, m3, m4)
+
+    @classmethod
+    def from_power_sums(cls, names, n, shifts, sums) -> "Moments":
+        r"""Summary from power sums ``sums[p-1][j] = sum_i (x_ij - shifts[j])^p``, p = 1..4.
+
+        With :math:`a = \overline{x - c}` the central sums are
+        :math:`M_2 = S_2 - n a^2`, :math:`M_3 = S_3 - 3aS_2 + 2na^3`,
+        :math:`M_4 = S_4 - 4aS_3 + 6a^2S_2 - 3na^4`. The relative rounding error grows
+        like :math:`(|\bar x - c| / s)^4`: use shifts close to the expected means (this is
+        the fast path for simulators; :meth:`from_data` is the two-pass reference).
+        """
+        names = _as_names(names)
+        k = len(names)
+        n = np.broadcast_to(np.asarray(n, dtype=np.int64), (k,)).copy()
+        c = np.broadcast_to(np.asarray(shifts, dtype=float), (k,))
+        s1, s2, s3, s4 = (np.asarray(v, dtype=float) for v in sums)
+        nf = np.maximum(n, 1).astype(float)
+        a = np.where(n > 0, s1 / nf, 0.0)
+        m2 = np.maximum(s2 - nf * a * a, 0.0)
+        m3 = s3 - 3.0 * a * s2 + 2.0 * nf * a ** 3
+        m4 = np.maximum(s4 - 4.0 * a * s3 + 6.0 * a * a * s2 - 3.0 * nf * a ** 4, 0.0)
+        return cls(names, n, c + a, m2, m3, m4)
+
+    @staticmethod
+    def power_sums(rows, shifts, *, scratch=None, out=None):
+        """Power sums 1-4 of ``rows - shifts[:, None]`` for a 2-d `rows` (shifted in place).
+
+        Returns a (4, k) array (added to `out` if given). `scratch` (same shape as `rows`)
+        avoids a temporary.
+        """
+        c = np.asarray(shifts, dtype=float)
+        if np.any(c):
+            rows -= c[:, None]
+        x2 = np.multiply(rows, rows, out=scratch)
+        sums = np.stack([np.add.reduce(rows, axis=1), np.add.reduce(x2, axis=1),
+                         np.einsum("ij,ij->i", x2, rows), np.einsum("ij,ij->i", x2, x2)])
+        if out is not None:
+            out += sums
+            return out
+        return sums
+
+    def concat(self, other: "Moments") -> "Moments":
+        """Join the summaries of two disjoint sets of quantities (not a merge)."""
+        if set(self.names) & set(other.names):
+            raise ValueError(f"cannot concat Moments sharing names: {self.names}, {other.names}.")
+        return Moments(self.names + other.names,
+                       *(np.concatenate([getattr(self, f), getattr(other, f)])
+                         for f in ("n", "mean", "m2", "m3", "m4")))
 
     @classmethod
     def empty(cls, names) -> "Moments":
@@ -218,6 +266,31 @@ class Moments:
         se = math.sqrt(self.var(name) / n) if n >= 2 else math.inf
         return SimulationResult(label or f"E[{name}]", float(self.mean[j]) if n else math.nan,
                                 se, n)
+
+    def raw_moment(self, name, power) -> float:
+        """Sample raw moment ``(1/n) sum x^power`` for power 1-4, from the central sums."""
+        j = self._index(name)
+        if self.n[j] == 0:
+            return math.nan
+        a = float(self.mean[j])
+        c = [1.0, 0.0] + [self.central_moment(name, k) for k in (2, 3, 4)]
+        # E x^p = sum_k binom(p, k) a^(p-k) mu_k
+        return sum(math.comb(power, k) * a ** (power - k) * c[k] for k in range(power + 1))
+
+    def raw_moment_result(self, name, power, *, label=None) -> SimulationResult:
+        """Estimate of ``E[x^power]`` (power 1 or 2) with standard error
+        ``sqrt((m_{2p} - m_p^2) / n)`` (raw sample moments; needs ``E x^(2 power)``
+        finite for the standard error to mean anything)."""
+        if power not in (1, 2):
+            raise ValueError(f"`power` must be 1 or 2; got power={power!r}.")
+        j = self._index(name)
+        n = int(self.n[j])
+        est = self.raw_moment(name, power)
+        if n < 2:
+            return SimulationResult(label or f"E[{name}^{power}]", est, math.inf, n)
+        v = self.raw_moment(name, 2 * power) - est * est
+        se = math.sqrt(max(v, 0.0) / (n - 1))
+        return SimulationResult(label or f"E[{name}^{power}]", est, se, n)
 
     def var_result(self, name, *, label=None) -> SimulationResult:
         r"""Unbiased variance ``s^2`` of `name` with its standard error.

@@ -1,0 +1,518 @@
+r"""The BN simulator: raw batches, their noise, and a comparison with ``noise_theory``.
+
+For batches of m standardised inputs (population mean 0, sd 1; see
+:mod:`simulations._distributions`) each batch gives
+
+- ``xi_mu = mu_B`` (the mean noise), ``xi_sigma = sigma_B^2`` (the variance noise, dividing
+  by ``m - ddof``), their product (whose mean is ``Cov(xi_mu, xi_sigma)``);
+- ``sigma / sqrt(sigma_B^2 + eps)`` (the multiplicative noise, ``eps`` in population units);
+- the **in-batch** output ``z = (x_1 - mu_B)/sqrt(sigma_B^2 + eps)`` of the batch's first
+  sample (one per batch, so the z's are independent);
+- the **out-of-batch** output ``y = (x' - mu_B)/sqrt(sigma_B^2 + eps)`` where ``x'`` is the
+  first sample of a *different* batch of the same block (batch j of the first half is
+  paired with batch j of the second half, so the y's are independent; one y per two
+  batches, no extra draw).
+
+Speed: a block of batches is one C-contiguous ``(m, batches)`` array (batch on the leading
+axis), filled in place by the generator, reduced by adding rows
+(``np.add.reduce(axis=0)``, then ``x -= mu_B`` in place and ``einsum`` for the sum of
+squares: two passes, so near-constant batches keep an accurate variance); everything after that
+works on per-batch vectors, and moments are accumulated from power sums around the
+theoretical means (:meth:`Moments.power_sums`). Buffers are reused per thread; a block (one
+random stream) is processed in cache-sized sub-blocks.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+import threading
+
+import numpy as np
+
+from ._accumulators import Moments, PitHistogram
+
+__all__ = ["simulate_bn", "BNSimulation", "MomentCheck", "KSCheck", "bn_kernel", "bn_block_size",
+           "QUANTITIES"]
+
+#: Per-batch quantities accumulated by :func:`bn_kernel`, in order.
+QUANTITIES = ("xi_mu", "xi_sigma", "inv_scale", "z_in2", "xi_mu_xi_sigma", "y_out")
+_STACKED = QUANTITIES[:5]
+
+#: Quantities with a Kolmogorov-Smirnov histogram (Gaussian input only).
+KS_QUANTITIES = ("xi_mu", "xi_sigma", "z_in", "y_out")
+
+#: Samples per sub-block: the (m, batches) array processed at once (cache-resident).
+_SUB_SAMPLES = 1 << 17
+#: Sub-blocks per block (per random stream); amortises the per-block fixed costs.
+_SUBS_PER_BLOCK = 8
+
+_local = threading.local()
+
+
+def bn_block_size(m):
+    """Batches per block (per random stream) at batch size `m`: a fixed function of m, so
+    results depend only on the seed."""
+    return _sub_size(m) * _SUBS_PER_BLOCK
+
+
+def _sub_size(m):
+    return max(2, _SUB_SAMPLES // int(m))
+
+
+def _buffers(m, nb):
+    """Per-thread reusable arrays: the (m, nb) sample block, 8 per-batch work vectors and a
+    (5, nb) scratch (fresh 0.5 MiB temporaries cost page faults; reuse keeps the kernel near
+    generator speed)."""
+    key = (m, nb)
+    cache = getattr(_local, "cache", None)
+    if cache is None or cache[0] != key:
+        cache = (key, np.empty((m, nb)), np.empty((8, nb)), np.empty((5, nb)))
+        _local.cache = cache
+    return cache[1:]
+
+
+def bn_kernel(seed_seq, size, *, m, law, ddof=0, eps=0.0, ks_fraction=0.0, bins=1 << 14,
+              exact_laws=None):
+    """Simulate `size` batches of size `m` from `law`; return their summaries.
+
+    Parameters
+    ----------
+    seed_seq : SeedSequence
+        The block's stream (from :func:`simulations.run_chunks`).
+    size : int
+        Batches in this block (processed in cache-sized sub-blocks).
+    m : int
+        Batch size (>= 2).
+    law : InputLaw
+        Standardised input law.
+    ddof : int
+        The batch variance divides by ``m - ddof``.
+    eps : float
+        BN's epsilon in population units.
+    ks_fraction : float
+        Fraction of each sub-block's batches (the first ``ceil(ks_fraction * size)``) whose
+        values go into the KS histograms.
+    bins : int
+        Bins of the KS histograms.
+    exact_laws : dict, optional
+        Quantity name (``"xi_mu"``, ``"xi_sigma"``, ``"z_in"``, ``"y_out"``) -> object
+        with a ``cdf`` method, for the KS histograms.
+
+    Returns
+    -------
+    dict
+        ``{"moments": Moments, "ks_<name>": PitHistogram, ...}``.
+    """
+    rng = np.random.default_rng(seed_seq)
+    sub = _sub_size(m)
+    x, work, work2 = _buffers(m, sub)
+    shifts = (0.0, (m - 1) / (m - ddof), 1.0, 1.0, 0.0)
+    sums = np.zeros((4, len(_STACKED)))
+    ysums = np.zeros((4, 1))
+    ny = 0
+    exact_laws = exact_laws or {}
+    hists = {f"ks_{name}": PitHistogram.empty(bins=bins) for name in exact_laws}
+    for start in range(0, size, sub):
+        nb = min(sub, size - start)
+        xs, ws = (x, work) if nb == sub else (x.ravel()[:m * nb].reshape(m, nb), work[:, :nb])
+        mu, var, inv, z2, muvar, z, y, _ = ws
+        half = nb // 2
+        y = y[:half]
+        law.sample(rng, xs)
+        np.add.reduce(xs, axis=0, out=mu)
+        mu *= 1.0 / m                                  # mu_B
+        np.subtract(xs[0, half:2 * half], mu[:half], out=y)  # x' - mu_B, x' of another batch
+        xs -= mu                                       # two-pass: x_i - mu_B, in place
+        np.einsum("ij,ij->j", xs, xs, out=var)         # sum (x_i - mu_B)^2
+        var *= 1.0 / (m - ddof)                        # sigma_B^2
+        np.add(var, eps, out=inv)
+        np.sqrt(inv, out=inv)
+        np.divide(1.0, inv, out=inv)                   # sigma / sqrt(sigma_B^2 + eps)
+        np.multiply(xs[0], inv, out=z)                 # in-batch output of sample 1
+        y *= inv[:half]                                # out-of-batch output
+        if exact_laws:
+            k = min(nb, math.ceil(ks_fraction * nb))
+            values = {"xi_mu": mu, "xi_sigma": var, "z_in": z, "y_out": y}
+            for name, law_q in exact_laws.items():
+                v = values[name][:k]
+                key = f"ks_{name}"
+                hists[key] = hists[key].merge(PitHistogram.from_pit(law_q.cdf(v), bins=bins))
+        np.multiply(z, z, out=z2)
+        np.multiply(mu, var, out=muvar)
+        Moments.power_sums(ws[:5], shifts, scratch=work2[:, :nb], out=sums)
+        Moments.power_sums(y[None, :], (0.0,), scratch=work2[:1, :half], out=ysums)
+        ny += half
+    moments = Moments.from_power_sums(_STACKED, size, shifts, sums).concat(
+        Moments.from_power_sums(("y_out",), ny, (0.0,), ysums))
+    return {"moments": moments, **hists}
+
+
+# ------------------------------------------------------------------------ comparison
+@dataclasses.dataclass(frozen=True)
+class MomentCheck:
+    """One simulated moment next to its theoretical value.
+
+    Attributes
+    ----------
+    quantity : str
+        E.g. ``"Var[xi_mu]"``.
+    theory : float
+        Value from ``noise_theory`` (``inf`` if it diverges, ``nan`` if no theory covers
+        this case).
+    result : SimulationResult
+        Simulated estimate, standard error and n.
+    z : float
+        ``(estimate - theory) / stderr``; ``nan`` when no z-score is meaningful.
+    pvalue : float
+        Two-sided normal p-value of `z` (``nan`` with it).
+    verdict : str
+        ``"agree"``, ``"disagree"`` (p < level), ``"diverges"`` (theory infinite),
+        ``"no z"`` (the estimator's own variance is infinite in theory, so its standard
+        error means nothing) or ``"no theory"``.
+    """
+
+    quantity: str
+    theory: float
+    result: object
+    z: float
+    pvalue: float
+    verdict: str
+
+
+@dataclasses.dataclass(frozen=True)
+class KSCheck:
+    """Kolmogorov-Smirnov comparison of a simulated quantity with its exact law.
+
+    ``statistic_low <= D <= statistic_high`` (histogram binning, see
+    :meth:`PitHistogram.ks`); verdict ``"agree"`` if even the upper statistic is not
+    significant at `level`, ``"disagree"`` if even the lower one is, else
+    ``"inconclusive"``.
+    """
+
+    quantity: str
+    law: str
+    n: int
+    statistic_low: float
+    statistic_high: float
+    pvalue_low: float
+    pvalue_high: float
+    verdict: str
+
+
+@dataclasses.dataclass(frozen=True)
+class BNSimulation:
+    """Result of :func:`simulate_bn`.
+
+    Attributes
+    ----------
+    m, dist, ddof, eps : as passed (``dist`` the law's name).
+    batches : int
+        Batches simulated (``ceil(samples / m)``).
+    samples : int
+        Input samples drawn for the moment and KS checks (``batches * m``).
+    moments : tuple of MomentCheck
+    ks : tuple of KSCheck
+        Empty unless the input is Gaussian (the only case with exact laws).
+    alpha : float
+        Family-wise significance level.
+    level : float
+        Per-test level ``alpha / (number of tests with a p-value)`` (Bonferroni).
+    verdict : str
+        ``"agree"`` if no test disagrees, else ``"disagree"``.
+    entropy : int
+        Seed entropy; ``simulate_bn(..., rng=entropy)`` replays the run bit for bit.
+    block_size : int
+        Batches per random stream (fixed by m).
+    seconds : float
+        Wall-clock time.
+    """
+
+    m: int
+    dist: str
+    ddof: int
+    eps: float
+    batches: int
+    samples: int
+    moments: tuple
+    ks: tuple
+    alpha: float
+    level: float
+    verdict: str
+    entropy: int
+    block_size: int
+    seconds: float
+
+
+class _ScaledLaw:
+    """CDF of ``c * V`` where V has the frozen law `law` (picklable)."""
+
+    def __init__(self, law, factor):
+        self.law, self.factor = law, factor
+
+    def cdf(self, v):
+        return self.law.cdf(np.asarray(v) / self.factor)
+
+
+def _exact_laws(m, ddof, eps):
+    """Exact laws of the KS quantities for Gaussian input (eps = 0 for the outputs)."""
+    import noise_theory as nt
+
+    laws = {"xi_mu": nt.mean_noise(m), "xi_sigma": nt.variance_noise(m, ddof=ddof)}
+    if eps == 0.0:
+        # z and y divide by sigma_B with ddof; the laws are for ddof = 0
+        factor = math.sqrt((m - ddof) / m)
+        if m >= 3:  # at m = 2 the in-batch output is +-1: not a continuous law
+            laws["z_in"] = _ScaledLaw(nt.bn_output(m, model="in_batch"), factor)
+        laws["y_out"] = _ScaledLaw(nt.bn_output(m, model="out_of_batch"), factor)
+    return laws
+
+
+def _moment_rows(acc, m, law, ddof, eps):
+    """(quantity, result, theory, estimator-variance-finite) for every checked moment."""
+    import noise_theory as nt
+
+    gauss = law.is_normal
+    rows = []
+    r = acc.mean_result("xi_mu", label="E[xi_mu]")
+    rows.append((r, 0.0 if law.standardised else math.nan, law.standardised))
+    var_theory = math.nan
+    cov = math.nan
+    if gauss:
+        var_mu = float(nt.mean_noise(m).var())
+        e_xi = float(nt.variance_noise(m, ddof=ddof).mean())
+        var_theory = float(nt.variance_noise(m, ddof=ddof).var())
+        cov = 0.0
+        kurt_finite = True
+    elif law.standardised:
+        bs = nt.batch_statistics_moments(m, skewness=law.skewness,
+                                         excess_kurtosis=law.excess_kurtosis, ddof=ddof)
+        var_mu = float(bs.var_mean)
+        e_xi = float(bs.mean_var)
+        var_theory = float(bs.var_var)
+        cov = float(bs.cov)
+        kurt_finite = math.isfinite(law.excess_kurtosis)
+    else:
+        var_mu = e_xi = math.nan
+        kurt_finite = False
+    rows.append((acc.var_result("xi_mu", label="Var[xi_mu]"), var_mu, kurt_finite,
+                 _null_var_stderr(nt.mean_noise(m), acc.count("xi_mu")) if gauss else math.nan))
+    rows.append((acc.mean_result("xi_sigma", label="E[xi_sigma]"), e_xi, kurt_finite))
+    # Var of s^2 needs the 8th moment of x for its own standard error
+    rows.append((acc.var_result("xi_sigma", label="Var[xi_sigma]"), var_theory,
+                 gauss or _finite_moment(law, 8),
+                 _null_var_stderr(nt.variance_noise(m, ddof=ddof), acc.count("xi_sigma"))
+                 if gauss else math.nan))
+    rows.append((acc.mean_result("xi_mu_xi_sigma", label="Cov[xi_mu,xi_sigma]"), cov,
+                 gauss or _finite_moment(law, 6)))
+    if gauss:
+        s1 = float(nt.scale_moment(m, 1, ddof=ddof, eps=eps))
+        s2 = float(nt.scale_moment(m, 2, ddof=ddof, eps=eps))
+        s4 = float(nt.scale_moment(m, 4, ddof=ddof, eps=eps))
+        c = (m - ddof) / m
+        # E z^2 = E[(Q/m) / (Q/(m-ddof) + eps)] = c (1 - eps E[1/(xi + eps)]),
+        # xi = Q/(m-ddof); for eps = 0 the in-batch law gives the moments directly.
+        if eps == 0.0:
+            zlaw = nt.bn_output(m, model="in_batch")
+            ez2, ez4 = c * float(zlaw.moment(2)), c * c * float(zlaw.moment(4))
+        else:
+            ez2, ez4 = c * (1.0 - eps * s2), math.nan
+        # y = d / sqrt(xi + eps), d ~ N(0, 1 + 1/m) independent of xi (Cochran)
+        ey2 = (1.0 + 1.0 / m) * s2
+    else:
+        s1 = s2 = s4 = ez2 = ez4 = ey2 = math.nan
+    rows.append((acc.mean_result("inv_scale", label="E[sigma/sigma_B]"), s1,
+                 math.isfinite(s2) or not gauss))
+    rows.append((acc.raw_moment_result("inv_scale", 2, label="E[sigma^2/sigma_B^2]"), s2,
+                 math.isfinite(s4) or not gauss))
+    rows.append((acc.mean_result("z_in2", label="E[z_in^2]"), ez2, True))
+    rows.append((acc.raw_moment_result("z_in2", 2, label="E[z_in^4]"), ez4, True))
+    rows.append((acc.raw_moment_result("y_out", 2, label="E[y_out^2]"), ey2,
+                 math.isfinite(s4) or not gauss))
+    return rows
+
+
+def _null_var_stderr(dist, n):
+    """Standard error of the sample variance of n draws from the frozen law `dist`:
+    ``sqrt((mu4 - sigma^4 (n-3)/(n-1)) / n)`` with the law's own fourth moment. Used for the
+    z-score of variance rows: the plug-in standard error is badly skewed for small n."""
+    v, k = (float(x) for x in dist.stats(moments="vk"))
+    if n < 4:
+        return math.inf
+    return math.sqrt(((k + 3.0) * v * v - v * v * (n - 3) / (n - 1)) / n)
+
+
+def _finite_moment(law, order):
+    """Whether E|X|^order is finite for the (raw) input law."""
+    if law.dist is None:  # relu: all moments finite
+        return True
+    if law.name == "t":
+        return float(law.dist.args[0]) > order
+    try:
+        with np.errstate(all="ignore"):
+            return bool(np.isfinite(law.dist.moment(order)))
+    except Exception:  # noqa: BLE001 - scipy raises various errors for undefined moments
+        return False
+
+
+def _verdicts(rows, ks_results, alpha):
+    from scipy import stats
+
+    rows = [row if len(row) == 4 else (*row, math.nan) for row in rows]
+    n_tests = sum(1 for r, th, ok, _ in rows if math.isfinite(th) and ok) + len(ks_results)
+    level = alpha / max(n_tests, 1)
+    checks = []
+    for res, theory, ok, null_se in rows:
+        if math.isnan(theory):
+            z = p = math.nan
+            verdict = "no theory"
+        elif math.isinf(theory):
+            z = p = math.nan
+            verdict = "diverges"
+        elif not ok:
+            z = p = math.nan
+            verdict = "no z"
+        elif res.stderr <= 1e-12 * max(1.0, abs(theory)):
+            # a (numerically) constant quantity, e.g. z^2 = 1 at m = 2: compare to rounding
+            z = p = math.nan
+            close = abs(res.estimate - theory) <= 1e-10 * max(1.0, abs(theory))
+            verdict = "agree" if close else "disagree"
+        else:
+            z = (res.estimate - theory) / null_se if null_se > 0 else res.zscore(theory)
+            p = float(2 * stats.norm.sf(abs(z)))
+            verdict = "agree" if p >= level else "disagree"
+        checks.append(MomentCheck(res.name, theory, res, z, p, verdict))
+    ks_checks = []
+    for name, law_name, k in ks_results:
+        verdict = ("agree" if k.pvalue_low >= level else
+                   "disagree" if k.pvalue_high < level else "inconclusive")
+        ks_checks.append(KSCheck(name, law_name, k.n, k.statistic_low, k.statistic_high,
+                                 k.pvalue_low, k.pvalue_high, verdict))
+    return tuple(checks), tuple(ks_checks), level
+
+
+_KS_LAW_NAMES = {"xi_mu": "mean_noise", "xi_sigma": "variance_noise",
+                 "z_in": "bn_output(in_batch)", "y_out": "bn_output(out_of_batch)"}
+
+
+def _simulate_bn_iv(m, samples, dist, df, ddof, eps, alpha, workers, ks_batches, bins):
+    from noise_theory._validation import positive_int, real_array
+
+    from ._distributions import input_law
+
+    m = positive_int(m, "m", minimum=2)
+    samples = positive_int(samples, "samples", minimum=1)
+    ddof = positive_int(ddof, "ddof", minimum=0)
+    if ddof >= m:
+        raise ValueError(f"`ddof` must be an integer in [0, m); got ddof={ddof}, m={m}.")
+    eps = float(real_array(eps, "eps", minimum=0.0))
+    alpha = float(real_array(alpha, "alpha", minimum=0.0, maximum=1.0, min_open=True,
+                             max_open=True))
+    if workers is not None:
+        workers = positive_int(workers, "workers", minimum=1)
+    ks_batches = positive_int(ks_batches, "ks_batches", minimum=0)
+    bins = positive_int(bins, "bins", minimum=2)
+    law = input_law(dist, df=df)
+    if law.name == "relu" and eps == 0.0:
+        raise ValueError(
+            "`eps` must be > 0 for dist='relu': a ReLU batch is all zeros with probability "
+            f"2^-m, where sigma_B = 0 and BN divides by zero; got eps={eps}.")
+    return m, samples, law, ddof, eps, alpha, workers, ks_batches, bins
+
+
+def simulate_bn(m, samples, *, dist="normal", df=None, ddof=0, eps=0.0, alpha=0.01,
+                rng=None, workers=None, executor=None, chunk_size=None,
+                ks_batches=1 << 16, bins=1 << 14, progress=None):
+    r"""Simulate BN's noise at batch size `m` and compare it with ``noise_theory``.
+
+    Parameters
+    ----------
+    m : int
+        Batch size, >= 2.
+    samples : int
+        Input samples to draw, >= 1 (``ceil(samples / m)`` batches).
+    dist : str or scipy.stats frozen continuous law, optional
+        Input law (see :func:`simulations._distributions.input_law`), standardised to mean
+        0 and sd 1 where those exist. Exact laws and most theory values exist only for
+        ``"normal"``; for the others mean/variance-noise moments come from
+        ``noise_theory.batch_statistics_moments`` (skewness and kurtosis of the input).
+    df : float, optional
+        Degrees of freedom for ``dist="t"``.
+    ddof : int, optional
+        The batch variance divides by ``m - ddof`` (0: BN's biased variance).
+    eps : float, optional
+        BN's epsilon in population units (>= 0).
+    alpha : float, optional
+        Family-wise significance level of the verdicts (Bonferroni over all tests).
+    rng : None, int, SeedSequence or Generator, optional
+        Seed; the entropy used is returned, so the run can be replayed.
+    workers, executor, chunk_size, progress
+        Passed to :func:`simulations.run_chunks`; they never change the result.
+    ks_batches : int, optional
+        Batches (about; a fixed fraction of every block) whose values enter the KS tests;
+        the CDFs are costly, so a bounded subsample keeps the run at generator speed.
+        0 disables KS.
+    bins : int, optional
+        Bins of the KS histograms; the KS statistic is known to within ``1 / bins``.
+
+    Returns
+    -------
+    BNSimulation
+
+    Raises
+    ------
+    ValueError, TypeError
+        m < 2, samples < 1, ddof outside [0, m), negative eps, workers < 1, alpha outside
+        (0, 1), an unknown `dist` (the message suggests the closest names), ``eps == 0``
+        with ``dist="relu"``.
+
+    Notes
+    -----
+    Theory used (Gaussian input, population units): :math:`\xi_\mu \sim N(0, 1/m)`,
+    :math:`\xi_\sigma \sim \chi^2_{m-1}/(m-\mathrm{ddof})`,
+    :math:`E[(\xi_\sigma+\epsilon)^{-p/2}]` from ``scale_moment``, the in-batch and
+    out-of-batch output laws from ``bn_output`` (rescaled by
+    :math:`\sqrt{(m-\mathrm{ddof})/m}` for ``ddof > 0``), and, because the out-of-batch
+    numerator :math:`x' - \mu_B \sim N(0, 1 + 1/m)` is independent of
+    :math:`\sigma_B^2`, :math:`E y^2 = (1 + 1/m) E[1/(\xi_\sigma + \epsilon)]`;
+    :math:`E z^2 = \frac{m-\mathrm{ddof}}{m}(1 - \epsilon E[1/(\xi_\sigma + \epsilon)])`.
+    z-scores use the estimate's standard error, except for the two variance rows with
+    Gaussian input, which use the standard error implied by the exact law (the plug-in one
+    is strongly correlated with the estimate for small samples, inflating false alarms).
+    A moment whose theory value is infinite is reported as ``"diverges"`` with no z-score;
+    one whose estimator has infinite variance in theory (e.g. :math:`E[\sigma^2/\sigma_B^2]`
+    for m <= 5) as ``"no z"``.
+
+    Examples
+    --------
+    >>> from simulations import simulate_bn
+    >>> sim = simulate_bn(8, 400_000, rng=1, workers=1)
+    >>> sim.verdict, sim.batches, sim.entropy
+    ('agree', 50000, 1)
+    >>> row = sim.moments[6]
+    >>> row.quantity, row.theory
+    ('E[sigma^2/sigma_B^2]', 1.6)
+    """
+    from ._engine import run_chunks
+
+    m, samples, law, ddof, eps, alpha, workers, ks_batches, bins = _simulate_bn_iv(
+        m, samples, dist, df, ddof, eps, alpha, workers, ks_batches, bins)
+    batches = -(-samples // m)
+    laws = _exact_laws(m, ddof, eps) if law.is_normal and ks_batches > 0 else {}
+    kernel = functools.partial(bn_kernel, m=m, law=law, ddof=ddof, eps=eps,
+                               ks_fraction=min(1.0, ks_batches / batches), bins=bins,
+                               exact_laws=laws)
+    block = bn_block_size(m)
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        run = run_chunks(kernel, batches, block_size=block, chunk_size=chunk_size, rng=rng,
+                         workers=workers, executor=executor, progress=progress,
+                         desc=f"simulate bn m={m}")
+    acc = run.accumulator
+    rows = _moment_rows(acc["moments"], m, law, ddof, eps)
+    ks_results = [(name, _KS_LAW_NAMES[name], acc[f"ks_{name}"].ks()) for name in laws]
+    moments, ks, level = _verdicts(rows, ks_results, alpha)
+    bad = any(c.verdict == "disagree" for c in moments + ks)
+    return BNSimulation(m, law.name, ddof, eps, batches, batches * m, moments, ks, alpha,
+                        level, "disagree" if bad else "agree", run.entropy, block,
+                        run.seconds)
