@@ -475,6 +475,18 @@ def _divergent(fam, law, gamma, eps):
     return (gamma != 0.0) & (law.shape <= fam.growth / 2.0)
 
 
+def _divergence_reason(fam, law, eps):
+    """Why E loss = inf for gamma != 0 (empty string when it is finite)."""
+    if eps > 0.0 or law.shape > fam.growth / 2.0:
+        return ""
+    if math.isinf(fam.growth):
+        return (f"{fam.name}: E exp(eta) includes E exp(c/xi_sigma) = inf for every m "
+                "when eps = 0")
+    p = fam.growth
+    return (f"{fam.name} loss grows like |eta|^{p:g} and E[xi_sigma^(-{p:g}/2)] = inf "
+            f"(Gamma shape {law.shape:g} <= {p / 2:g}; eps = 0)")
+
+
 def expected_glm_loss(h, y, *, gamma, beta, m, family="logistic", momentum=0.0, eps=0.0):
     r"""Exact expectation of the GLM loss over the BN (or MBN) noise, by quadrature.
 
