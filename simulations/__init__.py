@@ -23,6 +23,11 @@ plot_output_laws          in-batch against out-of-batch laws of the BN output at
 plot_kurtosis_effect      variance noise against the input's excess kurtosis
 simulate_glm_loss(h, y, *, gamma, beta, m, family, momentum, eps, n, rng)  Monte Carlo E loss from raw BN/MBN batches
 GLMLossSimulation what simulate_glm_loss returns (results per point, seed entropy)
+simulate_mbn(m, momenta, *, n_chains, record, fast, ddof, start, drift, std_drift, rng, workers)  MBN EMA chains (raw or exact fast path) per step
+MbnSimulation     what simulate_mbn returns (per-step moments of mean/variance noise, seed entropy)
+mbn_chains(m, momenta, *, n_chains, record, fast, ddof, start, drift, std_drift, rng)  MBN chains in memory (recorded arrays)
+simulate_drift_scan(m, momenta, *, drift, steps, n_chains, window, fast, rng, workers)  simulated MSE of the running mean vs momentum under drift
+DriftScan         what simulate_drift_scan returns (MSE per momentum, simulated best, seed entropy)
 """
 
 from ._accumulators import KSResult, Moments, PitHistogram, SimulationResult
@@ -33,6 +38,7 @@ from ._plots import (plot_kurtosis_effect, plot_noise_densities, plot_noise_vs_b
                      plot_output_laws)
 from ._report import ReportResult, build_report
 from ._regularizer_sim import GLMLossSimulation, simulate_glm_loss
+from ._mbn_sim import DriftScan, MbnSimulation, mbn_chains, simulate_drift_scan, simulate_mbn
 
 __all__ = [
     "KSResult", "Moments", "PitHistogram", "RunResult", "SimulationResult", "block_seed",
@@ -42,4 +48,5 @@ __all__ = [
     "plot_noise_densities", "plot_noise_vs_batch_size", "plot_output_laws",
     "plot_kurtosis_effect",
     "simulate_glm_loss", "GLMLossSimulation",
+    "simulate_mbn", "MbnSimulation", "mbn_chains", "simulate_drift_scan", "DriftScan",
 ]
