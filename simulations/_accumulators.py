@@ -172,9 +172,9 @@ class Moments:
         Returns a (4, k) array (added to `out` if given). `scratch` (same shape as `rows`)
         avoids a temporary.
         """
-        c = np.asarray(shifts, dtype=float)
-        if np.any(c):
-            rows -= c[:, None]
+        for j, c in enumerate(shifts):
+            if c:
+                rows[j] -= c
         x2 = np.multiply(rows, rows, out=scratch)
         sums = np.stack([np.add.reduce(rows, axis=1), np.add.reduce(x2, axis=1),
                          np.einsum("ij,ij->i", x2, rows), np.einsum("ij,ij->i", x2, x2)])

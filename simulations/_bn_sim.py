@@ -37,7 +37,7 @@ __all__ = ["simulate_bn", "BNSimulation", "MomentCheck", "KSCheck", "bn_kernel",
            "QUANTITIES"]
 
 #: Per-batch quantities accumulated by :func:`bn_kernel`, in order.
-QUANTITIES = ("xi_mu", "xi_sigma", "inv_scale", "z_in2", "xi_mu_xi_sigma", "y_out")
+QUANTITIES = ("xi_sigma", "inv_scale", "z_in2", "xi_mu", "xi_mu_xi_sigma", "y_out")
 _STACKED = QUANTITIES[:5]
 
 #: Quantities with a Kolmogorov-Smirnov histogram (Gaussian input only).
@@ -108,7 +108,7 @@ def bn_kernel(seed_seq, size, *, m, law, ddof=0, eps=0.0, ks_fraction=0.0, bins=
     rng = np.random.default_rng(seed_seq)
     sub = _sub_size(m)
     x, work, work2 = _buffers(m, sub)
-    shifts = (0.0, (m - 1) / (m - ddof), 1.0, 1.0, 0.0)
+    shifts = ((m - 1) / (m - ddof), 1.0, 1.0, 0.0, 0.0)   # near the means of _STACKED
     sums = np.zeros((4, len(_STACKED)))
     ysums = np.zeros((4, 1))
     ny = 0
@@ -117,7 +117,7 @@ def bn_kernel(seed_seq, size, *, m, law, ddof=0, eps=0.0, ks_fraction=0.0, bins=
     for start in range(0, size, sub):
         nb = min(sub, size - start)
         xs, ws = (x, work) if nb == sub else (x.ravel()[:m * nb].reshape(m, nb), work[:, :nb])
-        mu, var, inv, z2, muvar, z, y, _ = ws
+        var, inv, z2, mu, muvar, z, y, _ = ws           # rows 0-4 in _STACKED order
         half = nb // 2
         y = y[:half]
         law.sample(rng, xs)

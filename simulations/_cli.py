@@ -21,6 +21,7 @@ __all__ = ["main", "build_parser", "CliParser", "UserError"]
 COMMANDS = [
     "simulations._cli_theory",
     "simulations._cli_simulate",
+    "simulations._cli_bench",
     "simulations._cli_report",
 ]
 

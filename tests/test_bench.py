@@ -1,0 +1,63 @@
+"""bench runs and reports the documented keys (no timed assertions: the machine is shared)."""
+
+import json
+
+import pytest
+
+from simulations import _bench
+from simulations._cli import main
+
+KEYS = {"rng_samples_per_s", "simulator_samples_per_s", "naive_samples_per_s",
+        "ratio_to_rng", "speedup_vs_naive", "parallel_speedup"}
+
+
+def test_run_bench_keys_and_consistency():
+    res = _bench.run_bench(seconds=0.02, batch_sizes=(2, 8, 64), workers=2)
+    assert KEYS <= res.keys()
+    assert set(res["simulator_samples_per_s"]) == {"2", "8", "64"}
+    for v in (res["rng_samples_per_s"], res["naive_samples_per_s"],
+              *res["simulator_samples_per_s"].values()):
+        assert v > 0
+    # the ratios are what they say they are
+    sim8 = res["simulator_samples_per_s"]["8"]
+    assert res["ratio_to_rng"] == pytest.approx(sim8 / res["rng_samples_per_s"])
+    assert res["speedup_vs_naive"] == pytest.approx(sim8 / res["naive_samples_per_s"])
+    assert res["parallel_speedup"] == pytest.approx(res["parallel_samples_per_s"] / sim8)
+
+
+def test_extra_benchmarks_are_merged(monkeypatch):
+    monkeypatch.setattr(_bench, "EXTRA_BENCHMARKS", [lambda seconds: {"extra_steps_per_s": 42.0}])
+    res = _bench.run_bench(seconds=0.01, batch_sizes=(8,), workers=1)
+    assert res["extra_steps_per_s"] == 42.0
+
+
+def test_cli_json(capsys, monkeypatch):
+    monkeypatch.setattr(_bench, "EXTRA_BENCHMARKS", [lambda seconds: {"extra_steps_per_s": 1.5}])
+    assert main(["bench", "--json", "--seconds", "0.01"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert KEYS <= res.keys() and res["extra_steps_per_s"] == 1.5
+
+
+def test_cli_table(capsys):
+    assert main(["bench", "--seconds", "0.01"]) == 0
+    out = capsys.readouterr().out
+    assert "ratio to generator (m=8)" in out and "parallel speedup" in out
+
+
+@pytest.mark.parametrize("argv, match", [
+    (["bench", "--seconds", "0"], "seconds must be a real number > 0; got '0'"),
+    (["bench", "--seconds", "x"], "seconds must be a real number > 0; got 'x'"),
+])
+def test_cli_errors(capsys, argv, match):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert match in err and err.count("\n") == 1
+
+
+def test_api_errors():
+    with pytest.raises(ValueError, match=r"`batch_sizes` must include 8"):
+        _bench.run_bench(seconds=0.01, batch_sizes=(2,))
+    with pytest.raises(ValueError, match=r"`seconds` must be a real number > 0"):
+        _bench.run_bench(seconds=0)
