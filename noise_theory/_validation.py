@@ -53,9 +53,10 @@ def integer_array(value, name, *, minimum=None, maximum=None):
     if arr.dtype.kind == "f":
         if not np.all(np.isfinite(arr)) or not np.all(arr == np.round(arr)):
             raise ValueError(f"`{name}` must be {rule}; got {name}={_show(value)}.")
-        arr = arr.astype(np.int64)
-    else:
-        arr = arr.astype(np.int64, copy=False)
+    if arr.dtype.kind in "fu" and np.any(np.abs(arr) >= 2**62):
+        # beyond int64 a cast would wrap around silently
+        raise ValueError(f"`{name}` must be {rule} (and below 2**62); got {name}={_show(value)}.")
+    arr = arr.astype(np.int64, copy=False)
     if minimum is not None and np.any(arr < minimum):
         raise ValueError(f"`{name}` must be {rule}; got {name}={_show(value)}.")
     if maximum is not None and np.any(arr > maximum):
@@ -76,10 +77,13 @@ def real_array(value, name, *, minimum=None, maximum=None, min_open=False,
     if maximum is not None:
         parts.append(f"{'<' if max_open else '<='} {maximum}")
     rule = "a real number" + (" " + " and ".join(parts) if parts else "")
-    if isinstance(value, str) or isinstance(value, (bool, np.bool_)):
+    if value is None or isinstance(value, str) or isinstance(value, (bool, np.bool_)):
         raise TypeError(f"`{name}` must be {rule}; got {name}={value!r}.")
     try:
-        arr = np.asarray(value, dtype=float)
+        raw = np.asarray(value)
+        if raw.dtype.kind in "bcUSVMm":  # bool, complex, text, dates: refuse, don't coerce
+            raise TypeError
+        arr = raw.astype(float)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"`{name}` must be {rule}; got {name}={value!r}.") from exc
     bad = np.isnan(arr)
