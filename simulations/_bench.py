@@ -27,9 +27,18 @@ import numpy as np
 
 __all__ = ["run_bench", "EXTRA_BENCHMARKS"]
 
+
+def _mbn_fast_path(seconds):
+    from ._mbn_sim import bench_fast_path
+
+    return bench_fast_path(seconds)
+
+
 #: Extra benchmarks: callables ``f(seconds) -> dict`` whose results are merged into the
 #: output of :func:`run_bench` (keys should be unique, e.g. prefixed by the module).
-EXTRA_BENCHMARKS: list = []
+EXTRA_BENCHMARKS: list = [
+    _mbn_fast_path,  # MBN fast path: chain-steps/s at m = 2, 8, 64, 512
+]
 
 _BUF = 1 << 17
 

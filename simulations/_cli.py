@@ -23,6 +23,7 @@ COMMANDS = [
     "simulations._cli_simulate",
     "simulations._cli_bench",
     "simulations._cli_report",
+    "simulations._cli_schedule",
 ]
 
 

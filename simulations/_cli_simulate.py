@@ -7,6 +7,7 @@ import importlib
 #: modules of the ``simulate`` subcommands; each exposes ``add_parser(subparsers, common)``.
 SIMULATE_COMMANDS = [
     "simulations._cli_simulate_bn",
+    "simulations._cli_simulate_mbn",
 ]
 
 

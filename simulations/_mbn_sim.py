@@ -29,7 +29,8 @@ the mean moves ``linear`` (``mu_t = rate * t``) or as a random ``walk``
 Draw order at each step (so runs can be replayed and checked): mean-walk increments
 ``standard_normal(n)`` (if any), std-walk increments ``standard_normal(n)`` (if any), then
 raw ``standard_normal((n, m))`` or fast ``standard_normal(n)`` and
-``standard_gamma((m - 1)/2, n)``.
+``standard_gamma((m - 1)/2, n)`` (at m = 2 a second ``standard_normal(n)``, squared:
+chi2(1) = Z^2).
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ import numpy as np
 from ._accumulators import Moments
 
 __all__ = ["simulate_mbn", "MbnSimulation", "mbn_chains", "simulate_drift_scan",
-           "DriftScan", "parse_drift", "mbn_kernel"]
+           "DriftScan", "parse_drift", "mbn_kernel", "bench_fast_path"]
 
 #: Chains per block (per random stream) unless given: part of the experiment's definition.
 DEFAULT_CHAINS_PER_BLOCK = 1024
@@ -116,7 +117,12 @@ def _chains(rng, n, *, m, momenta, record, fast, ddof, start, mean_drift, std_dr
         sd = np.exp(log_sd) if std_drift is not None else None
         if fast:
             mb = rng.standard_normal(n) * inv_sqrt_m
-            vb = rng.standard_gamma(shape, n) * half
+            if m == 2:  # chi2(1) = Z^2: faster than a Gamma(1/2) draw
+                vb = rng.standard_normal(n)
+                vb *= vb
+                vb *= 0.5 * half
+            else:
+                vb = rng.standard_gamma(shape, n) * half
             if drifting:
                 if sd is not None:
                     mb *= sd
@@ -446,3 +452,27 @@ def simulate_drift_scan(m, momenta, *, drift, steps, n_chains, window=None, fast
     best = float(grid[int(np.argmin([r.estimate for r in mse]))])
     return DriftScan(momenta=grid, mse=mse, best=best, entropy=run.entropy)
 
+
+
+# ---------------------------------------------------------------- benchmark
+def bench_fast_path(seconds, *, batch_sizes=(2, 8, 64, 512), n_chains=4096, steps=200):
+    """Fast-path chain-steps per second at several batch sizes (one worker).
+
+    An entry of :data:`simulations._bench.EXTRA_BENCHMARKS`: the fast path draws the batch
+    statistics from their exact joint law, so its cost per step should not depend on m.
+    Returns ``{"mbn_fast_chain_steps_per_s_m<M>": rate, ...,
+    "mbn_fast_max_over_min_rate": ratio}``.
+    """
+    from ._bench import _rate
+
+    lam = np.full(steps, 0.9)
+    per_m = max(seconds / len(batch_sizes), 1e-3)
+    out = {}
+    for m in batch_sizes:
+        run = functools.partial(simulate_mbn, m, lam, n_chains=n_chains, record=[steps],
+                                fast=True, rng=1, workers=1, block_size=n_chains,
+                                progress=False)
+        out[f"mbn_fast_chain_steps_per_s_m{m}"] = _rate(run, n_chains * steps, per_m)
+    rates = list(out.values())
+    out["mbn_fast_max_over_min_rate"] = max(rates) / min(rates)
+    return out

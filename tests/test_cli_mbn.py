@@ -1,0 +1,110 @@
+"""CLI tests for `bn-noise schedule` and `bn-noise simulate mbn` (in-process, fast)."""
+
+import json
+
+import numpy as np
+import pytest
+
+from simulations._cli import main
+
+
+def run_json(capsys, argv):
+    assert main(argv + ["--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_schedule_json_answers_the_end_of_training_question(capsys):
+    out = run_json(capsys, ["schedule", "--batch-size", "2", "4", "8", "16",
+                            "--ideal-batch-size", "32", "--epochs", "200"])
+    assert out["seed"] is None
+    for s, m in zip(out["schedules"], [2, 4, 8, 16]):
+        assert s["m"] == m and len(s["momentum"]) == 200 and len(s["epoch"]) == 200
+        assert s["momentum"][0] == 0.0
+        assert s["final_momentum"] == pytest.approx(1 - m / 32)
+        assert s["final_mean_noise_var"] == pytest.approx(1 / (64 - m), rel=1e-12)
+        assert s["bn_mean_noise_var_at_m0"] == pytest.approx(1 / 32)
+        assert s["momentum_for_m0"] == pytest.approx((32 - m) / (32 + m))
+        assert s["tau"] == pytest.approx(0.9 ** (m / 32))
+        np.testing.assert_allclose(np.array(s["pytorch_momentum"]) + s["momentum"], 1.0)
+
+
+def test_schedule_table_and_iterations(capsys):
+    assert main(["schedule", "-m", "2", "--epochs", "20", "--tau0", "0.85",
+                 "--iterations-per-epoch", "5", "--seed", "3"]) == 0
+    text = capsys.readouterr().out
+    assert "0.0161290" in text or "0.016129" in text  # 1/62
+    assert "Var last step" in text and "seed 3 recorded" in text
+    out = run_json(capsys, ["schedule", "-m", "2", "--epochs", "20", "--tau0", "0.85",
+                            "--iterations-per-epoch", "5"])
+    s = out["schedules"][0]
+    assert s["tau"] == pytest.approx(0.85 ** (2 / 32))
+    # 5 steps at the last momentum 0.9375 do not reach stationarity: more noise than 1/62
+    assert s["last_step_mean_noise_var"] > s["final_mean_noise_var"]
+
+
+def test_schedule_large_batch_is_plain_bn(capsys):
+    s = run_json(capsys, ["schedule", "-m", "64", "--epochs", "5"])["schedules"][0]
+    assert all(v == 0.0 for v in s["momentum"]) and s["momentum_for_m0"] == 0.0
+    assert s["final_mean_noise_var"] == pytest.approx(1 / 64)
+
+
+@pytest.mark.parametrize("argv, match", [
+    (["schedule", "-m", "1"], "batch size must be an integer >= 2"),
+    (["schedule", "--epochs", "1"], "epochs must be an integer >= 2"),
+    (["schedule", "--tau0", "1.5"], "tau0 must be a real number"),
+    (["simulate", "mbn", "--schedule", "papr"], "Did you mean 'paper'"),
+    (["simulate", "mbn", "--schedule", "constant:1.5", "--chains", "10"], "`momentum` must be"),
+    (["simulate", "mbn", "--drift", "walk"], "needs a rate"),
+    (["simulate", "mbn", "--drift", "wobble:1"], "one of 'none', 'linear', 'walk'"),
+    (["simulate", "mbn", "--chains", "1"], "chains must be an integer >= 2"),
+])
+def test_bad_input_is_one_line_and_exit_2(capsys, argv, match):
+    with pytest.raises(SystemExit) as exc_info:
+        status = main(argv)
+        raise SystemExit(status)
+    assert exc_info.value.code == 2
+    err = capsys.readouterr().err
+    assert match in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_simulate_mbn_json_agrees_and_replays(capsys):
+    argv = ["simulate", "mbn", "-m", "2", "4", "--epochs", "4", "--iterations-per-epoch", "10",
+            "--chains", "4000", "--seed", "5", "--workers", "2"]
+    out = run_json(capsys, argv)
+    assert out["seed"] == 5
+    assert [r["verdict"] for r in out["results"]] == ["agree", "agree"]
+    assert len(out["rows"]) == 2 * 3 * 40
+    again = run_json(capsys, argv[:-2] + ["--workers", "1"])
+    assert again["rows"] == out["rows"]
+
+
+def test_simulate_mbn_fast_drift_table_and_csv(capsys, tmp_path):
+    path = tmp_path / "mbn.csv"
+    assert main(["simulate", "mbn", "-m", "4", "--schedule", "constant:0.9", "--fast",
+                 "--drift", "linear:0.01", "--epochs", "3", "--iterations-per-epoch", "40",
+                 "--chains", "2000", "--seed", "9", "--out", str(path)]) == 0
+    text = capsys.readouterr().out
+    assert "seed entropy: 9" in text and "optimal momentum 0.8915" in text
+    assert "staleness" in text
+    lines = path.read_text().splitlines()
+    assert lines[0].startswith("m,step,epoch,momentum,quantity")
+    assert len(lines) == 1 + 3 * 100
+
+
+def test_simulate_mbn_prints_fresh_seed(capsys):
+    assert main(["simulate", "mbn", "-m", "2", "--epochs", "2", "--iterations-per-epoch", "3",
+                 "--chains", "50", "--fast"]) == 0
+    text = capsys.readouterr().out
+    entropy = int(text.split("seed entropy: ")[1].split()[0])
+    assert entropy > 0
+
+
+def test_bench_entry_reports_fast_path_rates():
+    from simulations._bench import EXTRA_BENCHMARKS
+    from simulations._mbn_sim import bench_fast_path
+
+    res = bench_fast_path(0.02, batch_sizes=(2, 64), n_chains=256, steps=20)
+    assert set(res) == {"mbn_fast_chain_steps_per_s_m2", "mbn_fast_chain_steps_per_s_m64",
+                        "mbn_fast_max_over_min_rate"}
+    assert all(v > 0 for v in res.values()) and res["mbn_fast_max_over_min_rate"] >= 1
+    assert any(getattr(f, "__name__", "") == "_mbn_fast_path" for f in EXTRA_BENCHMARKS)
