@@ -15,7 +15,7 @@ import sympy as sp
 
 from ._core import KEYWORD
 
-__all__ = ["numeric_function", "log_gamma_form"]
+__all__ = ["numeric_function", "log_gamma_form", "log_expand"]
 
 
 def log_gamma_form(expr):
@@ -29,19 +29,41 @@ def log_gamma_form(expr):
     return sp.powsimp(expr, combine="exp", deep=True)
 
 
+def log_expand(expr):
+    """``log(expr)`` expanded into a sum of logs, with ``log(gamma(a))`` as ``loggamma(a)``.
+
+    Assumes the factors of `expr` are positive (``expand_log(force=True)``).
+    """
+    lg = sp.expand_log(sp.log(expr), force=True)
+    return lg.replace(lambda e: isinstance(e, sp.log) and isinstance(e.args[0], sp.gamma),
+                      lambda e: sp.loggamma(e.args[0].args[0]))
+
+
+def _log_space(expr):
+    if isinstance(expr, sp.Piecewise):
+        return sp.Piecewise(*[(_log_space(e), c) for e, c in expr.args])
+    if expr.is_Number:
+        return expr
+    return sp.exp(log_expand(expr))
+
+
 def _keyword(sym):
     return KEYWORD.get(sym, sym.name)
 
 
 class NumericFunction:
-    """A lambdified result called with keyword arguments; broadcasts its inputs."""
+    """A lambdified result called with keyword arguments; broadcasts its inputs.
 
-    def __init__(self, expr):
+    With ``log_space=True`` a positive product (a density) is evaluated as
+    ``exp(sum of logs)``, so large powers and gamma functions do not overflow.
+    """
+
+    def __init__(self, expr, log_space=False):
         self.expr = expr
         symbols = sorted(expr.free_symbols, key=_keyword)
         self.keywords = tuple(_keyword(s) for s in symbols)
-        self._f = sp.lambdify(symbols, log_gamma_form(expr), modules=["scipy", "numpy"],
-                              dummify=True)
+        form = _log_space(expr) if log_space else log_gamma_form(expr)
+        self._f = sp.lambdify(symbols, form, modules=["scipy", "numpy"], dummify=True)
 
     def __call__(self, **kwargs):
         missing = [k for k in self.keywords if k not in kwargs]
@@ -63,6 +85,6 @@ class NumericFunction:
 
 
 @functools.cache
-def numeric_function(expr):
+def numeric_function(expr, log_space=False):
     """The cached numeric function of a sympy expression (see :class:`NumericFunction`)."""
-    return NumericFunction(expr)
+    return NumericFunction(expr, log_space)

@@ -104,15 +104,17 @@ class Derivation:
         raise KeyError(f"derivation {self.name!r} has no result {key!r}; "
                        f"results: {', '.join(self.result_names)}")
 
-    def function(self, key=None):
+    def function(self, key=None, *, log_space=False):
         """Numeric (numpy) function of a result, called with keyword arguments.
 
         The keywords are the project's parameter names (see :data:`KEYWORD`); the
-        function broadcasts its arguments. Built once per result.
+        function broadcasts its arguments. Gamma ratios are evaluated through loggamma;
+        ``log_space=True`` evaluates a positive product (a density) as exp(sum of logs)
+        so that it does not overflow at large m. Built once per result.
         """
         from ._bridge import numeric_function
 
-        return numeric_function(self.result if key is None else self[key])
+        return numeric_function(self.result if key is None else self[key], log_space)
 
     # ------------------------------------------------------------------ rendering
     def text(self):

@@ -13,6 +13,7 @@ import sympy as sp
 
 from . import _symbols as S
 from ._bn import gamma_power_moment, gamma_simplify
+from ._bridge import log_expand
 from ._core import Derivation, Step, eq, get_derivation, register
 
 __all__ = []
@@ -40,9 +41,7 @@ def _in_u(expr, m, order, *, log=False):
     Stirling series of loggamma) and exponentiated.
     """
     if log:
-        lg = sp.expand_log(sp.log(expr), force=True).replace(
-            lambda e: isinstance(e, sp.log) and isinstance(e.args[0], sp.gamma),
-            lambda e: sp.loggamma(e.args[0].args[0]))
+        lg = log_expand(expr)
         ser = sp.series(lg.subs(m, 1 / _u), _u, 0, order + 1).removeO()
         ser = sp.expand(sp.expand_log(ser, force=True))
         return sp.expand(sp.series(sp.exp(ser), _u, 0, order + 1).removeO())

@@ -23,6 +23,8 @@ COMMANDS = [
     "simulations._cli_simulate",
     "simulations._cli_bench",
     "simulations._cli_report",
+    "simulations._cli_derive",
+    "simulations._cli_regularizer",
     "simulations._cli_schedule",
 ]
 
