@@ -21,7 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validation import integer_array, real_array
+from ._bn import _m_ddof_iv
+from ._validation import real_array
 
 __all__ = ["batch_statistics_moments", "BatchStatisticsMoments"]
 
@@ -61,14 +62,10 @@ class BatchStatisticsMoments:
 
 
 def _batch_statistics_moments_iv(m, skewness, excess_kurtosis, ddof):
-    m = integer_array(m, "m", minimum=2)
-    ddof = integer_array(ddof, "ddof", minimum=0)
+    m, ddof = _m_ddof_iv(m, ddof)
     skewness = real_array(skewness, "skewness")
     excess_kurtosis = real_array(excess_kurtosis, "excess_kurtosis", minimum=-2.0)
     m, skewness, excess_kurtosis, ddof = np.broadcast_arrays(m, skewness, excess_kurtosis, ddof)
-    if np.any(ddof >= m):
-        raise ValueError(f"`ddof` must be smaller than `m`; got ddof={ddof.tolist()!r}, "
-                         f"m={m.tolist()!r}.")
     bad = excess_kurtosis < skewness**2 - 2.0
     if np.any(bad):
         k, s = excess_kurtosis[bad].ravel()[0].item(), skewness[bad].ravel()[0].item()

@@ -216,3 +216,20 @@ def test_monte_carlo_check_can_fail():
     se = s.std(ddof=1) / np.sqrt(s.size)
     assert abs(s.mean() - scale_moment(5, 2, ddof=1)) > 5 * se
     assert stats.norm.sf(abs(s.mean() - scale_moment(5, 2)) / se) > 1e-6
+
+
+@pytest.mark.parametrize("m,eps,seed", [(2, 1e-5, 61), (3, 1e-3, 62), (8, 0.05, 63)])
+def test_eps_shrinks_in_batch_variance_as_theory_says(m, eps, seed):
+    # THEORY.md section 1: sum z_i^2 = m Q/(Q + c), c = m eps, Q ~ chi2(m-1), so
+    # E z^2 = 1 - c E[1/(Q + c)] = 1 - eps * scale_moment(m, 2, eps=eps)
+    rng = np.random.default_rng(seed)
+    x = rng.normal(5.0, 3.0, size=(400_000, m)) / 3.0  # population units
+    z = (x - x.mean(axis=1, keepdims=True)) / np.sqrt(x.var(axis=1, keepdims=True) + eps)
+    per_batch = (z**2).mean(axis=1)
+    se = per_batch.std(ddof=1) / math.sqrt(per_batch.size)
+    theory = 1 - eps * scale_moment(m, 2, eps=eps)
+    assert abs(per_batch.mean() - theory) < 5 * se
+    assert abs(per_batch.mean() - 1.0) > 5 * se  # the deficit is resolved
+    if m == 2:
+        assert 1 - theory == pytest.approx(0.0056, abs=5e-5)  # "~0.56% at m = 2, eps = 1e-5"
+
