@@ -119,8 +119,12 @@ class _nct_gen(type(stats.nct)):
 _oob_t = _t_gen(name="t")
 _oob_nct = _nct_gen(name="nct")
 
-#: m = 2: every in-batch output is exactly -1 or +1 with probability 1/2.
-_two_point = stats.rv_discrete(name="in_batch_output_m2", values=([-1, 1], [0.5, 0.5]))
+def _two_point():
+    """m = 2: every in-batch output is exactly -1 or +1, each with probability 1/2.
+
+    A fresh instance per call: scipy distributions carry a mutable ``random_state``.
+    """
+    return stats.rv_discrete(name="in_batch_output_m2", values=([-1, 1], [0.5, 0.5]))
 
 
 # ------------------------------------------------------------------ public function
@@ -215,7 +219,7 @@ def bn_output(m, *, x=None, model="in_batch"):
     m, x, model = _bn_output_iv(m, x, model)
     if model == "in_batch":
         if np.all(m == 2):
-            return _two_point
+            return _two_point()
         return in_batch_output(m.astype(float))
     df = (m - 1).astype(float)
     if x is None:

@@ -149,3 +149,13 @@ def test_variance_noise_errors(kwargs, exc, msg):
 def test_options_are_keyword_only():
     with pytest.raises(TypeError):
         variance_noise(4, 1)
+
+
+@pytest.mark.parametrize("module", ["noise_theory._bn", "noise_theory._output",
+                                    "noise_theory._batch_moments"])
+def test_docstring_examples_run(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0
