@@ -26,6 +26,7 @@ _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 # Stirling series of log Gamma beyond (x - 1/2) log x - x + log sqrt(2 pi): B_2n/(2n(2n-1)).
 _STIRLING = (1 / 12, -1 / 360, 1 / 1260, -1 / 1680, 1 / 1188, -691 / 360360, 1 / 156)
 _STIRLING_MIN = 10.0  # the 7 terms above are exact to double precision for x >= 10
+_LOG_FLOAT_MAX = math.log(np.finfo(float).max)
 
 
 # ------------------------------------------------------------------ log-gamma helpers
@@ -176,8 +177,9 @@ def _closed_form(m, power, ddof):
     """E[xi^(-power/2)] for eps = 0, power < m - 1 (log-space)."""
     k = (m - 1) / 2.0
     d = -power / 2.0
-    # Gamma(k + d)/Gamma(k) * theta^d with theta = 2/(m - ddof)
-    return np.exp(_log_gamma_ratio(k, d) + d * np.log(2.0 / (m - ddof)))
+    # Gamma(k + d)/Gamma(k) * theta^d with theta = 2/(m - ddof); beyond float range -> inf
+    with np.errstate(over="ignore"):
+        return np.exp(_log_gamma_ratio(k, d) + d * np.log(2.0 / (m - ddof)))
 
 
 def _integrated(m, power, ddof, eps):
@@ -240,8 +242,8 @@ def _integrated(m, power, ddof, eps):
         total += integrate.quad(f, lo, hi, **opts)[0]
     for lo, hi in zip([t0 + s] + right, right + [math.inf]):
         total += integrate.quad(f, lo, hi, **opts)[0]
-    log_c = float(_log_gamma_mode_density(k))
-    return math.exp(log_c + h0 + math.log(total))
+    log_value = float(_log_gamma_mode_density(k)) + h0 + math.log(total)
+    return math.exp(log_value) if log_value < _LOG_FLOAT_MAX else math.inf
 
 
 def scale_moment(m, power, *, ddof=0, eps=0.0):
@@ -269,7 +271,8 @@ def scale_moment(m, power, *, ddof=0, eps=0.0):
     -------
     float or ndarray
         The moment, broadcast over `m`, `power`, `ddof`, `eps` (a float for scalar input).
-        ``inf`` where it diverges: exactly when ``eps == 0`` and ``power >= m - 1``.
+        ``inf`` where it diverges: exactly when ``eps == 0`` and ``power >= m - 1``
+        (also where a finite value exceeds the float range, ~1.8e308).
 
     Raises
     ------

@@ -233,3 +233,12 @@ def test_eps_shrinks_in_batch_variance_as_theory_says(m, eps, seed):
     if m == 2:
         assert 1 - theory == pytest.approx(0.0056, abs=5e-5)  # "~0.56% at m = 2, eps = 1e-5"
 
+
+
+def test_values_beyond_float_range_are_inf_without_warnings():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert scale_moment(2, -2000) == np.inf          # E[xi^1000] ~ 10^2567
+        assert scale_moment(2, 2000, eps=1e-12) == np.inf
+        assert scale_moment(2, -2000, eps=1.0) == np.inf
+        assert np.isfinite(scale_moment(2, -200))
