@@ -140,3 +140,57 @@ def test_ks_rejects_wrong_law_and_accepts_right_one():
     assert isinstance(good, KSResult)
     assert good.pvalue_low > 0.01
     assert bad.pvalue_high < 0.01
+
+
+def test_var_stderr_exact_small_sample():
+    """Var(s^2) = mu4/n - sigma^4 (n-3)/(n(n-1)) (Cramer 1946, 27.4) evaluated with exact
+    fractions for x = (0, 0, 1, 3): sample central moments mu4 = sum d^4 / n, s^2 unbiased."""
+    from fractions import Fraction as F
+    x = [F(0), F(0), F(1), F(3)]
+    n = len(x)
+    mean = sum(x) / n
+    s2 = sum((v - mean) ** 2 for v in x) / (n - 1)
+    mu4 = sum((v - mean) ** 4 for v in x) / n
+    exact = mu4 / n - s2 * s2 * (n - 3) / (n * (n - 1))
+    r = Moments.from_data({"x": np.array([0.0, 0.0, 1.0, 3.0])}).var_result("x")
+    assert r.estimate == pytest.approx(float(s2), rel=1e-14)
+    assert r.stderr == pytest.approx(math.sqrt(float(exact)), rel=1e-13)
+
+
+def test_raw_moment_result():
+    x = np.random.default_rng(5).standard_normal(10_000)
+    acc = Moments.from_data({"x": x})
+    r = acc.raw_moment_result("x", 2)
+    assert r.estimate == pytest.approx(np.mean(x**2), rel=1e-12)
+    assert r.stderr == pytest.approx(np.std(x**2, ddof=0) / math.sqrt(9_999), rel=1e-10)
+    assert acc.raw_moment("x", 4) == pytest.approx(np.mean(x**4), rel=1e-12)
+    with pytest.raises(ValueError, match=r"`power` must be 1 or 2; got power=3"):
+        acc.raw_moment_result("x", 3)
+
+
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 300), k=st.integers(1, 4))
+def test_power_sums_equal_two_pass(seed, n, k):
+    """The fast path (shifted power sums, split in two chunks) equals Moments.from_data."""
+    rng = np.random.default_rng(seed)
+    rows = rng.standard_normal((k, n)) * rng.uniform(0.1, 10, (k, 1)) + rng.uniform(-3, 3, (k, 1))
+    shifts = rows.mean(axis=1) + rng.uniform(-0.5, 0.5, k)   # near the means, not equal
+    names = [f"q{j}" for j in range(k)]
+    ref = Moments.from_data(dict(zip(names, rows)))
+    half = n // 2
+    sums = Moments.power_sums(rows[:, :half].copy(), shifts)
+    Moments.power_sums(rows[:, half:].copy(), shifts, out=sums)
+    got = Moments.from_power_sums(names, n, shifts, sums)
+    np.testing.assert_allclose(got.mean, ref.mean, rtol=1e-10, atol=1e-10)
+    for f, p in (("m2", 2), ("m3", 3), ("m4", 4)):
+        scale = n * (np.abs(ref.mean) + np.sqrt(ref.m2 / n)) ** p
+        err = np.abs(getattr(got, f) - getattr(ref, f))
+        assert np.all(err <= 1e-8 * np.abs(getattr(ref, f)) + 1e-10 * scale), (f, err, scale)
+
+
+def test_concat():
+    a = Moments.from_data({"a": [1.0, 2.0]})
+    b = Moments.from_data({"b": [3.0]})
+    ab = a.concat(b)
+    assert ab.names == ("a", "b") and ab.count("b") == 1
+    with pytest.raises(ValueError, match="sharing names"):
+        a.concat(a)

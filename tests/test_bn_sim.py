@@ -1,0 +1,275 @@
+"""The BN simulator: kernel vs a naive re-implementation, reproducibility across every
+scheduler, statistical agreement with noise_theory (fixed seeds), and rejection of plausible
+wrong theory values."""
+
+import concurrent.futures
+import functools
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+import noise_theory as nt
+from simulations import Moments, block_seed, run_chunks, simulate_bn
+from simulations import _bn_sim
+from simulations._bn_sim import bn_block_size, bn_kernel
+from simulations._distributions import input_law
+
+K = 4.5  # z threshold for "agrees" in single-quantity checks (fixed seeds)
+
+
+def _row(sim, quantity):
+    (row,) = [c for c in sim.moments if c.quantity == quantity]
+    return row
+
+
+def _fingerprint(sim):
+    return [(c.quantity, c.result.estimate, c.result.stderr) for c in sim.moments] + \
+        [(k.quantity, k.statistic_low, k.n) for k in sim.ks]
+
+
+# --------------------------------------------------------------------------- kernel
+@pytest.mark.parametrize("m, ddof, eps, dist", [(2, 0, 0.0, "normal"), (5, 1, 0.0, "normal"),
+                                                (8, 0, 1e-2, "laplace"),
+                                                (3, 0, 1e-3, "relu")])
+def test_kernel_matches_naive_reimplementation(monkeypatch, m, ddof, eps, dist):
+    """Independent route: regenerate the same numbers and compute every quantity with
+    plain numpy (two-pass var, explicit formulas), summarised by Moments.from_data."""
+    monkeypatch.setattr(_bn_sim, "_SUB_SAMPLES", 64 * m)  # several sub-blocks, one partial
+    law = input_law(dist)
+    size = 64 * 3 + 17
+    seq = np.random.SeedSequence(99, spawn_key=(4,))
+    got = bn_kernel(seq, size, m=m, law=law, ddof=ddof, eps=eps)["moments"]
+    rng = np.random.default_rng(seq)
+    parts = {name: [] for name in _bn_sim.QUANTITIES}
+    for start in range(0, size, 64):
+        nb = min(64, size - start)
+        x = law.sample(rng, np.empty((m, nb)))
+        mu = x.mean(axis=0)
+        var = x.var(axis=0, ddof=ddof)
+        scale = np.sqrt(var + eps)
+        half = nb // 2
+        parts["xi_mu"].append(mu)
+        parts["xi_sigma"].append(var)
+        parts["xi_mu_xi_sigma"].append(mu * var)
+        parts["inv_scale"].append(1 / scale)
+        parts["z_in2"].append(((x[0] - mu) / scale) ** 2)
+        parts["y_out"].append((x[0, half:2 * half] - mu[:half]) / scale[:half])
+    ref = Moments.from_data({k: np.concatenate(v) for k, v in parts.items()})
+    for name in _bn_sim.QUANTITIES:
+        j, i = got.names.index(name), ref.names.index(name)
+        assert got.n[j] == ref.n[i]
+        n = ref.n[i]
+        r = abs(ref.mean[i]) + math.sqrt(ref.m2[i] / n)   # magnitude of the quantity
+        assert got.mean[j] == pytest.approx(ref.mean[i], rel=1e-10, abs=1e-12 * r)
+        for k in (2, 3, 4):   # rounding of power sums is relative to n r^k
+            a, b = getattr(got, f"m{k}")[j], getattr(ref, f"m{k}")[i]
+            assert a == pytest.approx(b, rel=1e-8, abs=1e-10 * n * r**k), (name, k)
+
+
+def test_block_size_fixed_by_m():
+    assert bn_block_size(8) == 8 * (1 << 17) // 8
+    assert bn_block_size(1 << 20) == 2 * 8
+
+
+# --------------------------------------------------------------------------- reproducibility
+@pytest.fixture(scope="module")
+def ref_sim():
+    return simulate_bn(4, 300_000, rng=77, workers=1, ks_batches=5000)
+
+
+@pytest.mark.parametrize("kwargs", [{"workers": 2}, {"workers": 4},
+                                    {"workers": 2, "chunk_size": 1}, {"workers": 3,
+                                                                      "chunk_size": 10**6}])
+def test_same_seed_same_result_threads(ref_sim, kwargs):
+    assert _fingerprint(simulate_bn(4, 300_000, rng=77, ks_batches=5000, **kwargs)) == \
+        _fingerprint(ref_sim)
+
+
+def test_same_seed_same_result_process_pool(ref_sim):
+    with concurrent.futures.ProcessPoolExecutor(2) as ex:
+        sim = simulate_bn(4, 300_000, rng=77, ks_batches=5000, executor=ex)
+    assert _fingerprint(sim) == _fingerprint(ref_sim)
+
+
+def test_same_seed_same_result_dask(ref_sim):
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        sim = simulate_bn(4, 300_000, rng=77, ks_batches=5000, executor=client.get_executor())
+    assert _fingerprint(sim) == _fingerprint(ref_sim)
+
+
+def test_entropy_replays(ref_sim):
+    sim = simulate_bn(4, 300_000, workers=2, ks_batches=5000)
+    replay = simulate_bn(4, 300_000, rng=sim.entropy, workers=1, ks_batches=5000)
+    assert _fingerprint(sim) == _fingerprint(replay)
+    assert ref_sim.entropy == 77 and _fingerprint(sim) != _fingerprint(ref_sim)
+
+
+# --------------------------------------------------------------------------- agreement
+@pytest.fixture(scope="module")
+def sims():
+    """Gaussian input, fixed seeds, 2e6 samples per batch size (8e6 at m = 32)."""
+    return {m: simulate_bn(m, 8_000_000 if m == 32 else 2_000_000, rng=1000 + m, workers=2)
+            for m in (2, 3, 4, 6, 8, 32)}
+
+
+def test_gaussian_agrees_everywhere(sims):
+    for m, sim in sims.items():
+        assert sim.verdict == "agree", (m, [(c.quantity, c.z) for c in sim.moments])
+        assert all(k.verdict == "agree" for k in sim.ks)
+        assert {k.quantity for k in sim.ks} == ({"xi_mu", "xi_sigma", "y_out"} if m == 2
+                                                 else {"xi_mu", "xi_sigma", "z_in", "y_out"})
+
+
+def test_divergent_moments_are_reported_not_tested(sims):
+    assert _row(sims[2], "E[sigma/sigma_B]").verdict == "diverges"
+    assert _row(sims[3], "E[sigma^2/sigma_B^2]").verdict == "diverges"
+    assert _row(sims[3], "E[sigma/sigma_B]").verdict == "no z"        # E inv^2 infinite
+    assert _row(sims[4], "E[sigma^2/sigma_B^2]").verdict == "no z"    # E inv^4 infinite
+    assert _row(sims[4], "E[y_out^2]").verdict == "no z"
+    assert _row(sims[6], "E[sigma^2/sigma_B^2]").verdict == "agree"   # m > 5: tested
+    for m in (2, 3):
+        r = _row(sims[m], "E[sigma^2/sigma_B^2]")
+        assert r.theory == math.inf and math.isnan(r.z)
+
+
+def test_in_batch_output_is_exactly_pm1_at_m2(sims):
+    r2, r4 = _row(sims[2], "E[z_in^2]"), _row(sims[2], "E[z_in^4]")
+    assert r2.result.estimate == pytest.approx(1.0, abs=1e-12)
+    assert r4.result.estimate == pytest.approx(1.0, abs=1e-12)
+    assert r2.verdict == r4.verdict == "agree"
+
+
+WRONG = [
+    # (m, quantity, plausible wrong value)
+    (8, "E[sigma^2/sigma_B^2]", lambda m: (m - 1) / (m - 3)),   # unbiased-variance formula
+    (32, "E[sigma^2/sigma_B^2]", lambda m: (m - 1) / (m - 3)),
+    (8, "Var[xi_mu]", lambda m: 1 / (m - 1)),
+    (32, "Var[xi_mu]", lambda m: 1 / (m - 1)),
+    (8, "E[xi_sigma]", lambda m: 1.0),                         # forgetting the bias
+    (8, "Var[xi_sigma]", lambda m: 2 / (m - 1)),               # unbiased chi2 variance
+    (8, "E[sigma/sigma_B]", lambda m: math.sqrt(m / (m - 1))),  # Jensen-naive
+    (8, "E[z_in^4]", lambda m: 3.0),                            # Gaussian kurtosis
+    (32, "E[z_in^4]", lambda m: 3.0),
+    (8, "E[y_out^2]", lambda m: (m - 1) / (m - 3)),             # t variance, no (m+1)/m
+    (32, "E[y_out^2]", lambda m: (m - 1) / (m - 3)),
+]
+
+
+@pytest.mark.parametrize("m, quantity, wrong", WRONG)
+def test_wrong_theory_values_are_rejected(sims, m, quantity, wrong):
+    row = _row(sims[m], quantity)
+    assert row.verdict == "agree" and abs(row.z) < K
+    assert abs(row.result.zscore(wrong(m))) > 2 * K, (quantity, row.result, wrong(m))
+
+
+def test_wrong_theory_gives_disagree_verdict(monkeypatch):
+    """End to end: plant the unbiased formula (m-1)/(m-3) for E[sigma^2/sigma_B^2] in
+    noise_theory and the simulator's verdict must flip to 'disagree'."""
+    real = nt.scale_moment
+
+    def planted(m, power, *, ddof=0, eps=0.0):
+        if power == 2 and eps == 0:
+            return (m - 1) / (m - 3)
+        return real(m, power, ddof=ddof, eps=eps)
+
+    monkeypatch.setattr(nt, "scale_moment", planted)
+    sim = simulate_bn(8, 1_000_000, rng=5, workers=2, ks_batches=0)
+    assert _row(sim, "E[sigma^2/sigma_B^2]").verdict == "disagree"
+    assert sim.verdict == "disagree"
+
+
+def _ks_against(m, quantity, law, *, n_batches=60_000, seed=3, ddof=0):
+    kernel = functools.partial(bn_kernel, m=m, law=input_law("normal"), ddof=ddof,
+                               ks_fraction=1.0, exact_laws={quantity: law})
+    return run_chunks(kernel, n_batches, block_size=bn_block_size(m), rng=seed,
+                      workers=2).accumulator[f"ks_{quantity}"].ks()
+
+
+@pytest.mark.parametrize("m, quantity, right, wrong", [
+    (8, "xi_sigma", lambda m: nt.variance_noise(m), lambda m: nt.variance_noise(m, ddof=1)),
+    (8, "xi_mu", lambda m: nt.mean_noise(m), lambda m: stats.norm(scale=1 / math.sqrt(m - 1))),
+    # the paper's independent-noise model (t, no (m+1)/(m-1) factor) vs the true law
+    (8, "y_out", lambda m: nt.bn_output(m, model="out_of_batch"), lambda m: stats.t(m - 1)),
+    # in-batch outputs do not follow the out-of-batch law
+    (4, "z_in", lambda m: nt.bn_output(m, model="in_batch"),
+     lambda m: nt.bn_output(m, model="out_of_batch")),
+])
+def test_ks_accepts_exact_law_and_rejects_wrong_one(m, quantity, right, wrong):
+    good = _ks_against(m, quantity, right(m))
+    bad = _ks_against(m, quantity, wrong(m))
+    assert good.pvalue_low > 1e-3
+    assert bad.pvalue_high < 1e-6
+
+
+def test_ddof_and_eps_agree():
+    sim = simulate_bn(5, 1_000_000, ddof=1, rng=11, workers=2)
+    assert sim.verdict == "agree"
+    assert _row(sim, "E[xi_sigma]").theory == pytest.approx(1.0)
+    # eps: at m = 2 the in-batch output loses E z^2 = 1 - eps E[1/(xi + eps)]
+    sim = simulate_bn(2, 1_000_000, eps=0.01, rng=12, workers=2)
+    assert sim.verdict == "agree"
+    row = _row(sim, "E[z_in^2]")
+    assert row.theory < 0.9 and abs(row.result.zscore(1.0)) > 3 * K  # eps is not negligible
+    assert _row(sim, "E[sigma^2/sigma_B^2]").verdict == "agree"     # finite again with eps
+
+
+@pytest.mark.parametrize("dist, df", [("laplace", None), ("uniform", None), ("t", 12.0),
+                                      ("exponential", None), ("lognormal", None)])
+def test_non_gaussian_batch_statistics(dist, df):
+    """Var(sigma_B^2) depends on the kurtosis and Cov(mu_B, sigma_B^2) on the skewness:
+    the simulator agrees with batch_statistics_moments and rejects the Gaussian values."""
+    m = 8
+    sim = simulate_bn(m, 1_600_000, dist=dist, df=df, rng=21, workers=2)
+    assert sim.verdict == "agree", [(c.quantity, c.z, c.verdict) for c in sim.moments]
+    assert sim.ks == ()
+    row = _row(sim, "Var[xi_sigma]")
+    if dist == "lognormal":   # 8th moment finite but huge: estimator far from normal
+        return
+    gaussian_value = 2 * (m - 1) / m**2
+    if dist != "t":
+        assert abs(row.result.zscore(gaussian_value)) > 3 * K
+    if dist in ("exponential", "lognormal"):
+        assert abs(_row(sim, "Cov[xi_mu,xi_sigma]").result.zscore(0.0)) > 3 * K
+
+
+def test_relu_needs_eps_and_agrees_with_it():
+    with pytest.raises(ValueError, match=r"`eps` must be > 0 for dist='relu'"):
+        simulate_bn(4, 1000, dist="relu", rng=1)
+    sim = simulate_bn(4, 1_000_000, dist="relu", eps=1e-3, rng=2, workers=2)
+    assert sim.verdict == "agree"
+    assert _row(sim, "Cov[xi_mu,xi_sigma]").verdict == "agree"
+
+
+def test_heavy_tails_without_variance():
+    """t(2): no variance, so not standardised; moments needing it are not z-tested."""
+    sim = simulate_bn(8, 100_000, dist="t", df=2.0, rng=3, workers=1)
+    assert sim.dist == "t"
+    assert all(c.verdict in ("no theory", "no z") for c in sim.moments)
+
+
+# --------------------------------------------------------------------------- errors
+@pytest.mark.parametrize("args, kwargs, exc, match", [
+    ((1, 100), {}, ValueError, r"`m` must be an integer >= 2; got m=1"),
+    ((8, 0), {}, ValueError, r"`samples` must be an integer >= 1; got samples=0"),
+    ((8, 100), {"dist": "gausian"}, ValueError,
+     r"`dist` must be one of .*got dist='gausian'\. Did you mean 'gaussian'"),
+    ((8, 100), {"dist": "laplse"}, ValueError, r"Did you mean 'laplace'"),
+    ((8, 100), {"eps": -1e-5}, ValueError, r"`eps` must be a real number >= 0.0; got eps=-1e-05"),
+    ((8, 100), {"workers": 0}, ValueError, r"`workers` must be an integer >= 1; got workers=0"),
+    ((8, 100), {"ddof": 8}, ValueError, r"`ddof` must be an integer in \[0, m\); got ddof=8, m=8"),
+    ((8, 100), {"alpha": 1.5}, ValueError, r"`alpha` must be a real number > 0.0 and < 1.0"),
+    ((8, 100), {"dist": "t"}, ValueError, r"`df` is required for dist='t'"),
+    ((8, 100), {"df": 3}, ValueError, r"`df` is only used with dist='t'"),
+    ((8, 100), {"dist": "t", "df": -1}, ValueError, r"`df` must be a real number > 0.0; got df=-1"),
+    ((8, 100), {"dist": 3}, TypeError, r"`dist` must be a name"),
+    ((8, 100), {"ks_batches": -1}, ValueError, r"`ks_batches` must be an integer >= 0"),
+    ((2.5, 100), {}, TypeError, r"`m` must be an integer >= 2; got m=2.5"),
+])
+def test_errors(args, kwargs, exc, match):
+    with pytest.raises(exc, match=match):
+        simulate_bn(*args, **kwargs)
