@@ -17,6 +17,7 @@ __all__ = [
     "plot_kurtosis_effect",
     "plot_schedule",
     "plot_mbn_trajectory",
+    "plot_regularizer_strength",
 ]
 
 
@@ -419,4 +420,74 @@ def plot_mbn_trajectory(m, momenta, *, which="mean", iterations_per_epoch=1, sim
     ax.set_ylabel(rf"${symbol}$ of the running statistics (population units)")
     ax.set_title(rf"MBN {which} noise over training, m = {int(mi)}")
     ax.legend(fontsize="x-small", loc="upper right")
+    return ax
+
+
+# ------------------------------------------------------------------ the regulariser
+def plot_regularizer_strength(m=None, *, quantity="strength", family="logistic",
+                              h=(0.5, 1.0, 2.0), y=1.0, gamma=1.5, beta=0.2, momentum=0.0,
+                              ax=None):
+    r"""Strength of BN's explicit regulariser against batch size, or its approximation error.
+
+    Parameters
+    ----------
+    m : sequence of int or None
+        Batch sizes (default 4..256).
+    quantity : {"strength", "error"}, keyword-only
+        ``"strength"``: the exact coefficients of
+        :math:`\mathrm{Var}\,\eta = \gamma^2(a\,h^2 + b)`, :math:`a = c_2 - c_1^2` and
+        :math:`b = c_2/m` (``noise_theory.regularizer_strength``), with their large-m
+        series (dashed) and the leading :math:`1/m` law (dotted); log-log.
+        ``"error"``: relative error of the second-order expected loss
+        :math:`\ell(E\eta, y) + A''(E\eta)\mathrm{Var}\,\eta/2` against the exact expectation
+        by quadrature (``noise_theory.expected_glm_loss``) for each ``h``; log-log.
+    family, h, y, gamma, beta, momentum : keyword-only
+        The GLM point(s) of the error curves (``h`` a sequence; population units).
+    ax : matplotlib Axes or None, keyword-only
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    from noise_theory import expected_glm_loss, glm_regularizer, regularizer_strength
+    from noise_theory._validation import choice
+
+    quantity = choice(quantity, "quantity", ("strength", "error"))
+    ms = np.unique(np.round(np.geomspace(4, 256, 40)).astype(int)) if m is None else _batch_sizes(m)
+    ax = _axes(ax)
+    if quantity == "strength":
+        s = [regularizer_strength(int(mi), momentum=momentum) for mi in ms]
+        a = np.array([x.var_h2 for x in s])
+        b = np.array([x.var_const for x in s])
+        a1, a2 = s[0].var_h2_series
+        b1, b2 = s[0].var_const_series
+        ax.plot(ms, a, color="C0", label=r"$c_2 - c_1^2$ (coefficient of $\gamma^2 h^2$), exact")
+        ax.plot(ms, a1 / ms + a2 / ms**2, color="C0", ls="--",
+                label=rf"series ${a1:g}/m + {a2:g}/m^2$")
+        ax.plot(ms, b, color="C1", label=r"$c_2/m$ (coefficient of $\gamma^2$), exact")
+        ax.plot(ms, b1 / ms + b2 / ms**2, color="C1", ls="--",
+                label=rf"series ${b1:g}/m + {b2:g}/m^2$")
+        ax.plot(ms, a1 / ms, color="C0", ls=":", lw=1)
+        ax.plot(ms, b1 / ms, color="C1", ls=":", lw=1, label="leading 1/m terms (dotted)")
+        ax.set_ylabel(r"coefficient of $\mathrm{Var}\,\eta / \gamma^2$")
+        title = "Regulariser strength falls like 1/m"
+    else:
+        for hi, c in zip(h, _colors(len(h))):
+            err = np.array([abs(float(
+                glm_regularizer(hi, gamma=gamma, beta=beta, m=int(mi), family=family,
+                                momentum=momentum).approx_expected_loss(y))
+                / float(expected_glm_loss(hi, y, gamma=gamma, beta=beta, m=int(mi),
+                                          family=family, momentum=momentum)) - 1.0)
+                for mi in ms])
+            ax.plot(ms, err, "o-", ms=3, color=c, label=f"h = {hi:g}")
+        ax.plot(ms, 1.0 / ms.astype(float) ** 2, color="0.5", ls=":", lw=1,
+                label=r"$1/m^2$ for reference")
+        ax.set_ylabel("|second order / exact - 1|")
+        title = (f"Second-order approximation error ({family}, y = {y:g}, "
+                 rf"$\gamma$ = {gamma:g}, $\beta$ = {beta:g})")
+    _log2_batch_axis(ax, ms)
+    ax.set_yscale("log")
+    ax.set_xlabel("batch size m")
+    ax.set_title(title, fontsize="medium")
+    ax.legend(fontsize="x-small")
     return ax
