@@ -21,6 +21,9 @@ plot_noise_densities      densities of xi_mu or xi_sigma for several batch sizes
 plot_noise_vs_batch_size  noise sd against m: BN and MBN theory, simulated points with CIs
 plot_output_laws          in-batch against out-of-batch laws of the BN output at one m
 plot_kurtosis_effect      variance noise against the input's excess kurtosis
+plot_schedule             the paper's lambda(t), tau and effective batch size over epochs
+plot_mbn_trajectory       MBN noise over training: exact theory band and simulated points
+plot_regularizer_strength regulariser coefficients against m, or the second-order error
 simulate_glm_loss(h, y, *, gamma, beta, m, family, momentum, eps, n, rng)  Monte Carlo E loss from raw BN/MBN batches
 GLMLossSimulation what simulate_glm_loss returns (results per point, seed entropy)
 simulate_mbn(m, momenta, *, n_chains, record, fast, ddof, start, drift, std_drift, rng, workers)  MBN EMA chains (raw or exact fast path) per step
@@ -34,8 +37,9 @@ from ._accumulators import KSResult, Moments, PitHistogram, SimulationResult
 from ._bn_sim import BNSimulation, KSCheck, MomentCheck, simulate_bn
 from ._distributions import InputLaw, input_law
 from ._engine import RunResult, block_seed, run_chunks
-from ._plots import (plot_kurtosis_effect, plot_noise_densities, plot_noise_vs_batch_size,
-                     plot_output_laws)
+from ._plots import (plot_kurtosis_effect, plot_mbn_trajectory, plot_noise_densities,
+                     plot_noise_vs_batch_size, plot_output_laws, plot_regularizer_strength,
+                     plot_schedule)
 from ._report import ReportResult, build_report
 from ._regularizer_sim import GLMLossSimulation, simulate_glm_loss
 from ._mbn_sim import DriftScan, MbnSimulation, mbn_chains, simulate_drift_scan, simulate_mbn
@@ -46,7 +50,7 @@ __all__ = [
     "simulate_bn", "BNSimulation", "MomentCheck", "KSCheck", "input_law", "InputLaw",
     "build_report", "ReportResult",
     "plot_noise_densities", "plot_noise_vs_batch_size", "plot_output_laws",
-    "plot_kurtosis_effect",
+    "plot_kurtosis_effect", "plot_schedule", "plot_mbn_trajectory", "plot_regularizer_strength",
     "simulate_glm_loss", "GLMLossSimulation",
     "simulate_mbn", "MbnSimulation", "mbn_chains", "simulate_drift_scan", "DriftScan",
 ]
