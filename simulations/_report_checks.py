@@ -205,7 +205,7 @@ def _bn_scale_moments(ctx, section):
 def _bn_figures(ctx, section):
     from matplotlib.figure import Figure as MplFigure
 
-    from ._plots import plot_noise_densities, plot_noise_vs_batch_size
+    from ._plots import plot_noise_densities
 
     fig = MplFigure(figsize=(11, 4.2), layout="constrained")
     a1, a2 = fig.subplots(1, 2)
@@ -214,14 +214,6 @@ def _bn_figures(ctx, section):
     section.figures.append(Figure(
         "noise_densities", "Densities of the additive noise xi_mu (left) and the multiplicative "
         "noise xi_sigma (right) for batch sizes 2..64: both laws depend on m only.", fig))
-    sd = section.data["bn_noise_sd"][1]
-    sims = {"BN mean": ([r[0] for r in sd], [r[1] for r in sd], [r[2] for r in sd]),
-            "BN variance": ([r[0] for r in sd], [r[3] for r in sd], [r[4] for r in sd])}
-    fig = MplFigure(figsize=(8, 5.2), layout="constrained")
-    plot_noise_vs_batch_size(np.arange(2, 257), simulated=sims, ax=fig.subplots())
-    section.figures.append(Figure(
-        "noise_vs_batch_size", "Standard deviation of the BN noises against batch size "
-        "(theory lines, simulated points with 95% confidence bars, log-log).", fig))
 
 
 BN_SECTION = SectionSpec(
@@ -458,6 +450,84 @@ def _md_rows(header, rows):
     return "\n".join(lines + ["| " + " | ".join(str(c) for c in r) + " |" for r in rows])
 
 
+MBN_ITERATIONS = 5          # steps per epoch in the simulated paper schedule
+MBN_RECORD_EPOCHS = (1, 50, 100, 150, 175, 200)
+
+
+def _mbn_trajectory_rows(label, m, momenta, sim, steps, rows):
+    """Theory (exact recursion) vs simulation at the recorded steps of one run."""
+    from noise_theory import noise_trajectory
+
+    th = noise_trajectory(m, momenta)
+    mse, e_var, v_var = sim.mean_noise_mse(), sim.variance_noise_mean(), sim.variance_noise_var()
+    for k, t in enumerate(steps):
+        p = {"schedule": label, "m": m, "step": int(t)}
+        for q, theory, r in (("Var xi_mu", th.mean_noise_var[t - 1], mse[k]),
+                             ("E xi_sigma", th.variance_noise_mean[t - 1], e_var[k]),
+                             ("Var xi_sigma", th.variance_noise_var[t - 1], v_var[k])):
+            rows.append(row({**p, "quantity": q}, theory, estimate=r.estimate,
+                            stderr=r.stderr, n=r.n))
+
+
+def _mbn_simulate(ctx, section):
+    from noise_theory import (ema_mean_noise, ema_variance_noise, momentum_schedule,
+                              paper_momentum)
+
+    from ._mbn_sim import simulate_mbn
+
+    T, it = MBN_EPOCHS, MBN_ITERATIONS
+    rows_traj, rows_end = [], []
+    paper = momentum_schedule("paper", m=4, epochs=T, iterations_per_epoch=it, m0=MBN_M0)
+    steps = [e * it for e in MBN_RECORD_EPOCHS]
+    for fast, n, key in ((True, ctx.size(10_000, 400_000), 7001),
+                         (False, ctx.size(2_000, 80_000), 7002)):
+        sim = simulate_mbn(4, paper, n_chains=n, record=steps, fast=fast,
+                           rng=ctx.seed_sequence(key), workers=ctx.workers, progress=False)
+        _mbn_trajectory_rows(f"paper ({'exact joint law' if fast else 'raw batches'})", 4,
+                             paper, sim, steps, rows_traj)
+        if fast:
+            ctx.cache["mbn_paper_m4"] = (paper, sim)
+    const = np.full(200, 0.9)
+    sim = simulate_mbn(8, const, n_chains=ctx.size(10_000, 400_000), record=[1, 2, 5, 10, 50, 200],
+                       fast=True, rng=ctx.seed_sequence(7003), workers=ctx.workers,
+                       progress=False)
+    _mbn_trajectory_rows("constant 0.9", 8, const, sim, [1, 2, 5, 10, 50, 200], rows_traj)
+    sd_points = {"MBN mean": ([], [], []), "MBN variance": ([], [], [])}
+    for m in (2, 4, 8, 16):
+        lam = float(paper_momentum(T, T, m, m0=MBN_M0))
+        n_steps = int(np.ceil(np.log(1e-9) / (2 * np.log(lam)))) + 1   # lambda^(2t) < 1e-9
+        sim = simulate_mbn(m, np.full(n_steps, lam), n_chains=ctx.size(10_000, 400_000),
+                           record=[n_steps], fast=True, rng=ctx.seed_sequence(7100 + m),
+                           workers=ctx.workers, progress=False)
+        (r_mu,), (r_var,) = sim.mean_noise_mse(), sim.variance_noise_var()
+        p = {"m": m, "lambda(T)": lam, "steps": n_steps}
+        rows_end.append(row({**p, "quantity": "Var xi_mu"}, ema_mean_noise(m, lam).var(),
+                            estimate=r_mu.estimate, stderr=r_mu.stderr, n=r_mu.n))
+        rows_end.append(row({**p, "quantity": "Var xi_sigma"}, ema_variance_noise(m, lam).var,
+                            estimate=r_var.estimate, stderr=r_var.stderr, n=r_var.n))
+        for key, r in (("MBN mean", r_mu), ("MBN variance", r_var)):
+            sd = np.sqrt(r.estimate)
+            for lst, v in zip(sd_points[key], (m, sd, r.stderr / (2 * sd))):
+                lst.append(v)
+    ctx.cache["mbn_sd"] = sd_points
+    section.claims += [
+        Claim("mbn_trajectory", "MBN noise over training, exact by recursion",
+              f"Variance of the running mean's noise and mean/variance of the running variance's "
+              f"noise at chosen steps: the paper's schedule at m = 4 (T = {T} epochs of {it} "
+              "steps; recorded at the end of epochs "
+              f"{', '.join(map(str, MBN_RECORD_EPOCHS))}), simulated both from raw batches and "
+              "from the exact joint law of (mu_B, sigma_B^2), and a constant momentum 0.9 at "
+              "m = 8 from the first batch on.",
+              "exact recursion `noise_trajectory(m, momenta)` vs Monte Carlo chains "
+              "(`simulate_mbn`, raw and fast paths).", tuple(rows_traj)),
+        Claim("mbn_stationary_end", "Stationary MBN noise at the end point lambda(T) = 1 - m/m0",
+              "Var xi_mu^MBN = (1-lambda)/((1+lambda) m) = 1/(2 m0 - m) and Var xi_sigma^MBN = "
+              "(1-lambda)/(1+lambda) 2(m-1)/m^2, run until lambda^(2t) < 1e-9.",
+              "closed forms `ema_mean_noise`, `ema_variance_noise` vs Monte Carlo chains.",
+              tuple(rows_end)),
+    ]
+
+
 def _mbn_schedule_figure(ctx, section):
     from matplotlib.figure import Figure as MplFigure
 
@@ -474,13 +544,65 @@ def _mbn_schedule_figure(ctx, section):
         "epochs, for several batch sizes.", fig))
 
 
+def _mbn_figures(ctx, section):
+    from matplotlib.figure import Figure as MplFigure
+
+    from ._mbn_sim import mbn_chains
+    from ._plots import plot_mbn_trajectory, plot_noise_vs_batch_size
+
+    sims = dict(ctx.cache.get("mbn_sd", {}))
+    if "bn" in ctx.cache:   # simulated BN points, when the BN section ran
+        bn = ctx.cache["bn"]
+        for key, q in (("BN mean", "Var[xi_mu]"), ("BN variance", "Var[xi_sigma]")):
+            pts = [(m, *_sd(bn[m], q)) for m in BN_BATCH_SIZES]
+            sims[key] = tuple(list(v) for v in zip(*pts))
+    fig = MplFigure(figsize=(8, 5.2), layout="constrained")
+    plot_noise_vs_batch_size(np.arange(2, 257), m0=MBN_M0, simulated=sims, ax=fig.subplots())
+    section.figures.append(Figure(
+        "noise_vs_batch_size", "Standard deviation of the noises against batch size (log-log): "
+        "plain BN (solid) and MBN at the end of the paper's schedule, lambda(T) = 1 - m/m0 "
+        "(dashed); simulated points with 95% confidence bars (BN: raw batches; MBN: "
+        "stationary chains).", fig))
+    paper, sim = ctx.cache["mbn_paper_m4"]
+    it = MBN_ITERATIONS
+    record = np.arange(it, paper.size + 1, 10 * it)
+    dense = simulate_mbn_sd(sim.m, paper, record, ctx)
+    _, path_mu, path_var = mbn_chains(sim.m, paper, n_chains=1, record=np.arange(1, paper.size + 1),
+                                      fast=True, rng=ctx.seed_sequence(7300))
+    fig = MplFigure(figsize=(12, 4.4), layout="constrained")
+    a, b = fig.subplots(1, 2)
+    for ax, which, path, (sd, se) in ((a, "mean", path_mu[:, 0], dense[0]),
+                                      (b, "variance", path_var[:, 0], dense[1])):
+        plot_mbn_trajectory(sim.m, paper, which=which, iterations_per_epoch=it, ax=ax,
+                            simulated={"steps": record - 1, "sd": sd, "sd_stderr": se,
+                                       "path": path})
+    section.figures.append(Figure(
+        "mbn_trajectory", f"MBN noise over training at m = {sim.m} under the paper's schedule "
+        f"(T = {MBN_EPOCHS} epochs of {it} steps): exact 95% band (mean noise) and "
+        "moment-matched Gamma band (variance noise), one simulated chain, and simulated "
+        "standard deviations with 95% bars.", fig))
+
+
+def simulate_mbn_sd(m, momenta, record, ctx):
+    """Simulated sd of the mean and variance noises (with stderrs) at the recorded steps."""
+    from ._mbn_sim import simulate_mbn
+
+    sim = simulate_mbn(m, momenta, n_chains=ctx.size(4_000, 100_000), record=record, fast=True,
+                       rng=ctx.seed_sequence(7200), workers=ctx.workers, progress=False)
+    out = []
+    for res in (sim.mean_noise_mse(), sim.variance_noise_var()):
+        sd = np.sqrt([r.estimate for r in res])
+        out.append((sd, np.array([r.stderr for r in res]) / (2 * sd)))
+    return out
+
+
 MBN_SECTION = SectionSpec(
     "mbn", "3. Momentum BN: schedules and noise",
     "MBN normalises with exponential moving averages of the batch statistics, "
     "s <- lambda s + (1 - lambda) s_B (lambda: weight on history). Its mean noise is exactly "
     "N(0, (1-lambda)/((1+lambda) m)); the paper's dynamic lambda(t) ramps from 0 to "
     "1 - m/m0 over training.",
-    (_mbn_schedule, _mbn_schedule_figure))
+    (_mbn_schedule, _mbn_simulate, _mbn_schedule_figure, _mbn_figures))
 
 
 # ------------------------------------------------------------------ the regulariser
