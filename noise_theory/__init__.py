@@ -20,6 +20,7 @@ ema_mean_noise(m, momentum)        exact stationary law of the MBN mean noise (f
 ema_variance_noise(m, momentum, *, ddof=0)  MBN variance noise: exact mean/var, approx. Gamma law
 effective_batch_size(m, momentum)  m (1+lambda)/(1-lambda): BN batch with MBN's mean noise
 EmaVarianceNoise                   result of ema_variance_noise (frozen dataclass)
+ema_variance_noise_cdf(x, m, momentum, *, ddof=0)  exact CDF of the MBN variance noise (Fourier inversion)
 noise_trajectory(m, momenta, *, ddof=0, start="batch")  exact per-step MBN noise (recursion)
 NoiseTrajectory                    result of noise_trajectory (frozen dataclass)
 mbn_output_moments(m, momentum, *, eps=0.0)  mean/variance of an in-batch MBN output
@@ -59,6 +60,7 @@ _LAZY = {
     "ema_variance_noise": "noise_theory._mbn",
     "effective_batch_size": "noise_theory._mbn",
     "EmaVarianceNoise": "noise_theory._mbn",
+    "ema_variance_noise_cdf": "noise_theory._mbn",
     "noise_trajectory": "noise_theory._mbn",
     "NoiseTrajectory": "noise_theory._mbn",
     "mbn_output_moments": "noise_theory._mbn",

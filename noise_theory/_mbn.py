@@ -26,6 +26,7 @@ __all__ = [
     "NoiseTrajectory",
     "mbn_output_moments",
     "MbnOutputMoments",
+    "ema_variance_noise_cdf",
 ]
 
 
@@ -460,3 +461,92 @@ def mbn_output_moments(m, momentum, *, eps=0.0):
         var[idx] = _output_second_moment(float(m[idx]), float(momentum[idx]), float(eps[idx]))
     return MbnOutputMoments(mean=_scalar_or_array(np.zeros(m.shape)),
                             var=_scalar_or_array(var))
+
+
+# ---------------------------------------------------------------- exact law of the variance noise
+def _log_cf(t, w, tail, nu, scale):
+    """log E exp(i t sum_k w_k xi_k), xi_k = scale * chi2(nu); tail weights to first order."""
+    z = -2j * scale * np.multiply.outer(t, w)
+    return -0.5 * nu * np.log1p(z).sum(axis=-1) + 1j * nu * scale * t * tail
+
+
+def ema_variance_noise_cdf(x, m, momentum, *, ddof=0):
+    r"""Exact CDF of the stationary MBN variance noise (numerical Fourier inversion).
+
+    Parameters
+    ----------
+    x : float or array_like
+        Points at which to evaluate the CDF.
+    m : int
+        Batch size, ``m >= 2``.
+    momentum : float
+        Weight on history (lambda), ``0 <= momentum < 1``.
+    ddof : int, optional
+        The batch variance divides by ``m - ddof``.
+
+    Returns
+    -------
+    float or ndarray
+        :math:`P(\xi_\sigma^{MBN} \le x)`, shape of `x`, accurate to about 1e-9.
+
+    Notes
+    -----
+    :math:`\xi_\sigma^{MBN} = \sum_{k\ge0} w_k \xi_k`, :math:`w_k = (1-\lambda)\lambda^k`,
+    :math:`\xi_k \sim \chi^2_{m-1}/(m-\mathrm{ddof})` independent, has characteristic function
+    :math:`\varphi(t) = \prod_k (1 - 2itw_k/(m-\mathrm{ddof}))^{-(m-1)/2}`. The CDF is the
+    Gil-Pelaez integral :math:`F(x) = \frac12 - \frac1\pi\int_0^\infty
+    \mathrm{Im}[e^{-itx}\varphi(t)]/t\,dt`, evaluated by the midpoint rule of Davies (1973)
+    with step :math:`2\pi/L`; its aliasing error is below :math:`P(X > L - x)`, and `L` is
+    chosen so that this is negligible. ``momentum = 0`` returns the exact Gamma CDF. Compare
+    with :attr:`EmaVarianceNoise.approx_gamma` to measure the Gamma approximation.
+
+    References
+    ----------
+    R. B. Davies, "Numerical inversion of a characteristic function", Biometrika 60 (1973).
+
+    Examples
+    --------
+    >>> from noise_theory import ema_variance_noise_cdf
+    >>> round(float(ema_variance_noise_cdf(0.75, 4, 0.9)), 4)
+    0.5329
+    """
+    m, momentum = _m_momentum_iv(m, momentum)
+    if m.ndim or momentum.ndim:
+        raise ValueError(f"`m` and `momentum` must be scalars; got m={m.tolist()!r}, "
+                         f"momentum={momentum.tolist()!r}.")
+    x = real_array(x, "x")
+    m, lam = int(m), float(momentum)
+    law = variance_noise(m, ddof=ddof)
+    if lam == 0.0:
+        return _scalar_or_array(law.cdf(x))
+    nu, scale = m - 1.0, 1.0 / (m - ddof)
+    w, tail = _log_mgf_terms(lam, m)
+    mean, sd = (m - 1.0) * scale, np.sqrt(_ema_factor(lam) * 2.0 * nu) * scale
+    # window length: the law above L - x is negligible (Chernoff bound on the right tail
+    # of a chi-square mixture, dominated by its largest weight w_0)
+    xmax = float(np.max(x, initial=0.0))
+    span = max(mean + 60.0 * sd, 80.0 * w[0] * scale * max(nu, 1.0))
+    L = xmax + span
+    delta = 2.0 * np.pi / L
+    # truncation: stop where |phi(t)| / t is below 1e-15
+    k_max = 64
+    while True:
+        t_end = (k_max + 0.5) * delta
+        if _log_cf(np.array([t_end]), w, tail, nu, scale).real[0] - np.log(t_end) < -36.0:
+            break
+        k_max *= 2
+        if k_max > 1 << 20:
+            raise ValueError(f"the characteristic function decays too slowly to invert at "
+                             f"m={m}, momentum={lam!r}: use a larger `momentum` (the law at "
+                             f"momentum 0 is the exact Gamma law).")
+    t = (np.arange(k_max) + 0.5) * delta
+    phi = np.exp(_log_cf(t, w, tail, nu, scale)) / (np.arange(k_max) + 0.5)
+    xs = np.atleast_1d(x).ravel()
+    cdf = np.empty(xs.size)
+    step = max(1, (1 << 22) // k_max)  # bounded memory: a few MB per chunk of x
+    for i in range(0, xs.size, step):
+        tx = np.multiply.outer(xs[i:i + step], t)
+        # Im[exp(-itx) phi] = cos(tx) Im(phi) - sin(tx) Re(phi)
+        cdf[i:i + step] = 0.5 - (np.cos(tx) @ phi.imag - np.sin(tx) @ phi.real) / np.pi
+    cdf = np.clip(cdf, 0.0, 1.0).reshape(np.shape(x))
+    return _scalar_or_array(np.where(np.asarray(x) <= 0, 0.0, cdf))
