@@ -77,6 +77,18 @@ class Derivation:
         Hypotheses on the parameters (e.g. ``m >= 2``) as a sympy condition.
     name, title : str
         Registry name and heading (filled in by the registry).
+
+    Examples
+    --------
+    >>> from derivations import get_derivation
+    >>> d = get_derivation("scale_moment")
+    >>> d["inverse"]
+    Piecewise((m/(m - 3), m > 3), (oo, True))
+    >>> f = d.function("inverse")
+    >>> f.keywords, float(f(m=8)), float(f(m=3))
+    (('m',), 1.6, inf)
+    >>> print(d.steps[0].explanation)
+    Integrate x^(-p/2) against the Gamma(k, theta) density of xi_sigma.
     """
 
     summary: str
@@ -222,6 +234,12 @@ def list_derivations(*, titles=False):
     """Names of all registered derivations, in registration order (nothing is built).
 
     With ``titles=True``, ``(name, title)`` pairs instead.
+
+    Examples
+    --------
+    >>> from derivations import list_derivations
+    >>> list_derivations()[:3]
+    ('mean_noise', 'variance_noise', 'scale_moment')
     """
     if titles:
         return tuple(_TITLES.items())
@@ -235,6 +253,14 @@ def get_derivation(name):
     ------
     ValueError
         If `name` is not registered; the message lists the closest names.
+
+    Examples
+    --------
+    >>> from derivations import get_derivation
+    >>> get_derivation("mean_noise")["variance"]
+    1/m
+    >>> get_derivation("in_batch_output")["fourth_moment"]
+    3*(m - 1)/(m + 1)
     """
     builder = _BUILDERS.get(name)
     if builder is None:
@@ -246,5 +272,12 @@ def get_derivation(name):
 
 
 def derive_all():
-    """Build (or fetch from the cache) every registered derivation, as a tuple."""
+    """Build (or fetch from the cache) every registered derivation, as a tuple.
+
+    Examples
+    --------
+    >>> from derivations import derive_all
+    >>> [d.name for d in derive_all()][-1]
+    'eps_second_moment'
+    """
     return tuple(get_derivation(name) for name in _BUILDERS)

@@ -133,6 +133,10 @@ def test_out_of_batch_output_symbolic_and_divergence():
     assert d["variance"].subs(m, 3) == sp.oo
     assert np.isinf(d.function("variance")(m=3, x=0.5))
     assert np.isinf(nt.bn_output(3, x=0.5, model="out_of_batch").var())
+    # m = 2: E|z| = oo with both tails infinite, so the mean is undefined (nan) in both
+    assert d["mean"].subs(m, 2) is sp.nan
+    assert np.isnan(d.function("mean")(m=2, x=0.5))
+    assert np.isnan(nt.bn_output(2, x=0.5, model="out_of_batch").mean())
 
 
 # ---------------------------------------------------------------- 5. in-batch output
@@ -344,8 +348,14 @@ def test_regularizer_symbolic_and_large_m():
     for m in (1e3, 1e4):
         rem = var_h2(m=m, momentum=0.0) - (0.5 / m + 23 / 8 / m**2)
         assert abs(rem) * m**3 < 50
-    # squared loss: R = gamma^2 (...)/2 exactly; A'' of the logistic family
+    # squared loss: R = Var(eta)/2 exactly
     assert zero(branch(d["penalty_squared"]) - branch(d["var_eta"]) / 2)
+    # plain BN (momentum 0): THEORY.md section 4's closed form, with c1 from scale_moment
+    m, h, g = S.m, S.h, S.gamma
+    c1 = sp.sqrt(m / 2) * sp.gamma((m - 2) / 2) / sp.gamma((m - 1) / 2)
+    var_theory = g**2 * ((h**2 + 1 / m) * m / (m - 3) - c1**2 * h**2)
+    assert zero(sp.gammasimp(branch(d["var_eta"]).subs(lam, 0) - var_theory))
+    assert branch(d["mean_eta"]).subs(lam, 0).equals(g * c1 * h + S.beta)
 
 
 # ---------------------------------------------------------------- 9. eps at m = 2
@@ -366,5 +376,8 @@ def test_eps_second_moment_quadrature_and_paper_number():
         f = lambda u: 2 * u * stats.chi2(1).pdf(u * u) * u * u / (u * u + c)  # noqa: E731
         ref, _ = integrate.quad(f, 0, np.inf, epsabs=1e-13, epsrel=1e-12)
         close(d.function("second_moment")(eps=eps), ref, rtol=1e-8)
+    eps = S.eps
+    closed = 1 - sp.sqrt(sp.pi * eps) * sp.exp(eps) * sp.erfc(sp.sqrt(eps))
+    assert zero(d["second_moment"] - closed)
     removed = float(d.function("removed_fraction")(eps=1e-5))
     assert round(100 * removed, 2) == 0.56
