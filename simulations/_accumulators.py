@@ -172,12 +172,21 @@ class Moments:
         Returns a (4, k) array (added to `out` if given). `scratch` (same shape as `rows`)
         avoids a temporary.
         """
-        for j, c in enumerate(shifts):
-            if c:
-                rows[j] -= c
-        x2 = np.multiply(rows, rows, out=scratch)
-        sums = np.stack([np.add.reduce(rows, axis=1), np.add.reduce(x2, axis=1),
-                         np.einsum("ij,ij->i", x2, rows), np.einsum("ij,ij->i", x2, x2)])
+        c = np.asarray(shifts, dtype=float)
+        nz = np.flatnonzero(c)
+        if nz.size and nz[-1] == nz.size - 1:      # shifted rows form a prefix: one call
+            rows[:nz.size] -= c[:nz.size, None]
+        else:
+            for j in nz:
+                rows[j] -= c[j]
+        p = np.multiply(rows, rows, out=scratch)       # x^2, then x^3, x^4 in place
+        sums = np.empty((4, rows.shape[0]))
+        np.add.reduce(rows, axis=1, out=sums[0])
+        np.add.reduce(p, axis=1, out=sums[1])
+        p *= rows
+        np.add.reduce(p, axis=1, out=sums[2])
+        p *= rows
+        np.add.reduce(p, axis=1, out=sums[3])
         if out is not None:
             out += sums
             return out
