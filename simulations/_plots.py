@@ -343,7 +343,7 @@ def plot_schedule(m=(2, 4, 8, 16), *, epochs=200, m0=32, tau0=0.9, quantity="mom
                      rf"($m_0 = {m0}$)")
     else:
         ax.axhline(m0, color="0.5", ls=":", lw=1)
-        ax.text(0.3 * epochs, m0, rf"target $m_0 = {m0}$; the schedule ends at $2m_0 - m$",
+        ax.text(0.2 * epochs, m0, rf"target $m_0 = {m0}$; the schedule ends at $2m_0 - m$",
                 va="bottom", fontsize="small", color="0.4")
         _log2_batch_axis(ax, [min(ms.min(), 2), 2 * m0], axis="y")
         ax.set_ylabel("effective batch size (log scale)")
