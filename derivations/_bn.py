@@ -50,7 +50,8 @@ def _mean_noise():
     steps.append(Step(eq(M(t), mz), "Evaluated (finite for every real t)."))
 
     mx = sp.exp(mu * t) * mz.subs(t, sigma * t)
-    steps.append(Step(eq(sp.Function("M_x")(t), mx), "x = mu + sigma Z: E e^{tx} = e^{mu t} M_Z(sigma t)."))
+    steps.append(Step(eq(sp.Function("M_x")(t), mx),
+                      "x = mu + sigma Z: E e^{tx} = e^{mu t} M_Z(sigma t)."))
 
     mb = sp.powsimp(sp.expand_power_base(mx.subs(t, t / m)**m, force=True), force=True)
     mb = sp.simplify(mb)
@@ -59,12 +60,14 @@ def _mean_noise():
 
     mxi = sp.simplify(sp.exp(-mu * t / sigma) * mb.subs(t, t / sigma))
     steps.append(Step(eq(sp.Function("M_{xi_mu}")(t), mxi),
-                      "xi_mu = (mu_B - mu)/sigma: multiply by e^{-mu t/sigma}, rescale t -> t/sigma."))
+                      "xi_mu = (mu_B - mu)/sigma: multiply by e^{-mu t/sigma}, "
+                      "rescale t -> t/sigma."))
 
     kappas = [_cumulant(mxi, t, r) for r in (1, 2, 3, 4)]
     steps.append(Step(sp.Tuple(*kappas),
                       "Cumulants kappa_1..kappa_4 (derivatives of log M at 0): only kappa_2 is "
-                      "non-zero, and log M is exactly quadratic in t, the signature of a normal law."))
+                      "non-zero, and log M is exactly quadratic in t, the signature of a "
+                      "normal law."))
 
     a, b = sp.symbols("a b", real=True)
     normal_mgf = sp.exp(a * t) * mz.subs(t, sp.sqrt(b) * t)
@@ -123,12 +126,14 @@ def _variance_noise():
     steps.append(Step(eq(M(t), mgf_w2), "Evaluated with a = 1 - 2t > 0."))
     mgf_q = sp.powsimp(mgf_w2**trace, force=True)
     steps.append(Step(eq(sp.Function("M_Q")(t), sp.Piecewise((mgf_q, t < sp.S.Half), (_oo, True))),
-                      "Product of the m - 1 independent factors: Q = m sigma_B^2/sigma^2 ~ chi^2(m-1)."))
+                      "Product of the m - 1 independent factors: "
+                      "Q = m sigma_B^2/sigma^2 ~ chi^2(m-1)."))
 
     df = m - ddof
     mgf_xi = mgf_q.subs(t, t / df)
     steps.append(Step(eq(sp.Function("M_{xi_sigma}")(t), mgf_xi),
-                      "xi_sigma = sigma_B^2/sigma^2 = Q/(m - ddof) (ddof = 0: BN's biased variance)."))
+                      "xi_sigma = sigma_B^2/sigma^2 = Q/(m - ddof) "
+                      "(ddof = 0: BN's biased variance)."))
 
     k, theta = sp.symbols("k theta", positive=True)
     s = sp.Symbol("s", positive=True)          # s = 1/theta - t > 0
@@ -264,7 +269,8 @@ def _out_of_batch_output():
                       "Independence: E z = E[x - xi_mu] E[xi_sigma^(-1/2)], "
                       "E z^2 = E[(x - xi_mu)^2] E[1/xi_sigma]."))
     var = ez2 - ez**2
-    steps.append(Step(eq(sp.Symbol("Var z"), var), f"Variance E z^2 - (E z)^2, finite iff {inv_cond}."))
+    steps.append(Step(eq(sp.Symbol("Var z"), var),
+                      f"Variance E z^2 - (E z)^2, finite iff {inv_cond}."))
 
     zx = sp.Symbol("x", real=True)
     phi = _std_normal_pdf(zx)
@@ -329,11 +335,13 @@ def _in_batch_output():
     steps.append(Step(eq(E(zs**4), fourth), "k = 2: the fourth moment."))
     excess = sp.factor(sp.simplify(fourth / second**2 - 3))
     steps.append(Step(eq(sp.Symbol("excess kurtosis"), excess),
-                      "Negative excess kurtosis: the in-batch output is bounded, |z| <= sqrt(m-1)."))
+                      "Negative excess kurtosis: the in-batch output is bounded, "
+                      "|z| <= sqrt(m-1)."))
     pdf_z = sp.Piecewise((sp.Abs(x) / (m - 1) * beta_pdf.subs(law).subs(b, x**2 / (m - 1)),
                           x**2 < m - 1), (0, True))
     steps.append(Step(eq(sp.Function("f_z")(x), pdf_z),
-                      "Density of z by change of variables b = z^2/(m-1) (symmetric, two branches)."))
+                      "Density of z by change of variables b = z^2/(m-1) "
+                      "(symmetric, two branches)."))
     return Derivation(
         summary="z_i^2/(m-1) ~ Beta(1/2, (m-2)/2): E z^(2k) by integration against the Beta "
                 "density gives E z^2 = 1 and E z^4 = 3(m-1)/(m+1).",

@@ -21,8 +21,9 @@ def _eps_second_moment():
     steps = []
 
     steps.append(Step(eq(sp.Sum(sp.Symbol("z_i")**2, (sp.Symbol("i"), 1, m)), m * Q / (Q + c)),
-                      "z_i = (x_i - mu_B)/sqrt(sigma_B^2 + eps): sum z_i^2 = m sigma_B^2/(sigma_B^2 + "
-                      "eps) = m Q/(Q + c) with Q = m sigma_B^2/sigma^2 and c = m eps/sigma^2."))
+                      "z_i = (x_i - mu_B)/sqrt(sigma_B^2 + eps): sum z_i^2 = "
+                      "m sigma_B^2/(sigma_B^2 + eps) = m Q/(Q + c) with "
+                      "Q = m sigma_B^2/sigma^2 and c = m eps/sigma^2."))
     steps.append(Step(eq(E(z**2), 1 - c * E(1 / (Q + c))),
                       "The z_i are exchangeable, so E z^2 = E[Q/(Q + c)] = 1 - c E[1/(Q + c)]."))
 

@@ -46,7 +46,8 @@ def _mbn_noise():
     E, Var = sp.Function("E"), sp.Function("Var")
     steps = []
 
-    steps.append(Step(eq(sp.Symbol("s_n"), lam * sp.Symbol("s_{n-1}") + (1 - lam) * sp.Symbol("b_n")),
+    ema = lam * sp.Symbol("s_{n-1}") + (1 - lam) * sp.Symbol("b_n")
+    steps.append(Step(eq(sp.Symbol("s_n"), ema),
                       "EMA of a batch statistic b_n (iid over steps, variance v): lambda is the "
                       "weight on history."))
     rec = f(n) - lam**2 * f(n - 1) - (1 - lam)**2
@@ -71,7 +72,8 @@ def _mbn_noise():
     stat_value, stat_cond = _series((1 - lam)**2 * lam**(2 * j), j, sp.oo)
     stationary = sp.factor(sp.simplify(stat_value))
     steps.append(Step(eq(f(sp.oo), sp.Piecewise((stationary, stat_cond), (sp.oo, True))),
-                      "Stationary factor: the infinite geometric sum, convergent for lambda^2 < 1."))
+                      "Stationary factor: the infinite geometric sum, convergent for "
+                      "lambda^2 < 1."))
 
     mn = get_derivation("mean_noise")
     mgf1 = mn["mgf"]
@@ -138,11 +140,12 @@ def _mbn_momentum():
     rho = r**(1 / T)
     schedule = rho**(T / (T - 1) * sp.Max(T - te, 0)) - rho**T
     steps.append(Step(eq(lam(te), schedule),
-                      "The paper's training momentum for epoch t_e = 1..T, rho = min(m/m0, 1)^(1/T) "
-                      "(definition)."))
+                      "The paper's training momentum for epoch t_e = 1..T, "
+                      "rho = min(m/m0, 1)^(1/T) (definition)."))
     start = sp.simplify(sp.powsimp(schedule.subs(te, 1), force=True))
     end = sp.simplify(sp.powsimp(schedule.subs(te, T), force=True))
-    steps.append(Step(eq(lam(1), start), "First epoch: the exponent is T, rho^T - rho^T = 0 (plain BN)."))
+    steps.append(Step(eq(lam(1), start),
+                      "First epoch: the exponent is T, rho^T - rho^T = 0 (plain BN)."))
     steps.append(Step(eq(lam(T), end), "Last epoch: the exponent is 0, 1 - rho^T."))
     end_small = end.subs(sp.Min(m / m0, 1), m / m0)
     large = sp.simplify(sp.powsimp(schedule.subs(sp.Min(m / m0, 1), 1), force=True))
@@ -160,8 +163,8 @@ def _mbn_momentum():
 
     tau = sp.Symbol("tau", positive=True)
     rule = sp.Eq(tau**(N / m), tau0**(N / m0))
-    steps.append(Step(rule, "Inference momentum: an epoch of N samples has N/m updates; forget at the "
-                            "same rate per epoch as with batch m0."))
+    steps.append(Step(rule, "Inference momentum: an epoch of N samples has N/m updates; "
+                            "forget at the same rate per epoch as with batch m0."))
     u = sp.Symbol("u", real=True)
     logs = sp.Eq(sp.expand_log(sp.log(rule.lhs), force=True),
                  sp.expand_log(sp.log(rule.rhs), force=True))

@@ -108,7 +108,8 @@ def _glm_regularizer():
 
     taylor = A(e + d).series(d, 0, 3).removeO().doit()
     steps.append(Step(eq(A(e + d), taylor + sp.Order(d**3)),
-                      "Second-order Taylor expansion of A around eta = E eta (delta = eta - E eta)."))
+                      "Second-order Taylor expansion of A around eta = E eta "
+                      "(delta = eta - E eta)."))
     expected = sp.expand(taylor).subs(d**2, sp.Symbol("V")).subs(d, 0)
     steps.append(Step(eq(E(A(e + d)), expected),
                       "Take expectations: E delta = 0, E delta^2 = V = Var eta."))

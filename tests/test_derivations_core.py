@@ -124,3 +124,12 @@ def test_fresh_build_is_fast_and_independent_of_noise_theory():
     assert data["n"] == len(EXPECTED)
     assert data["noise_theory"] == []
     assert data["import"] + data["build"] < 30.0
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    from derivations import _core
+
+    result = doctest.testmod(_core, optionflags=doctest.ELLIPSIS)
+    assert result.attempted >= 6 and result.failed == 0
