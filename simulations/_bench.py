@@ -13,8 +13,10 @@
 
 Other modules add their own benchmarks by appending a callable ``f(seconds) -> dict`` to
 :data:`EXTRA_BENCHMARKS`; each dict is merged into the result (and shown in the table).
-Timings are medians of repeated runs of about `seconds` each, so brief interference from
-other processes is damped but not removed: the machine's load average is reported.
+(a), (b) at m = 8 and (d) are timed in turn, call after call, on equal sample counts (4 Mi
+samples per call), and each rate is the median over the calls: a change of load on the
+machine hits all three alike, so ``ratio_to_rng`` and ``parallel_speedup`` are meaningful
+even when the absolute rates are not. The load average is reported with the numbers.
 """
 
 from __future__ import annotations
@@ -43,31 +45,47 @@ EXTRA_BENCHMARKS: list = [
 _BUF = 1 << 17
 
 
-def _rate(fn, units, seconds, repeats=3):
-    """Median units per second of `fn` over `repeats` timed runs of >= `seconds` / repeats."""
-    fn()  # warm up (buffers, caches, imports)
-    rates = []
-    budget = seconds / repeats
-    for _ in range(repeats):
-        count = 0
-        start = time.perf_counter()
-        while True:
-            fn()
-            count += 1
-            elapsed = time.perf_counter() - start
-            if elapsed >= budget:
-                break
-        rates.append(count * units / elapsed)
-    return float(np.median(rates))
+def _time(fn):
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
 
 
-def _rng_rate(seconds):
+def _rates(fns, units, seconds, *, min_repeats=3):
+    """Median ``units[i]`` per second of each callable ``fns[i]``, timed in turn (interleaved) so that a load
+    change on the machine affects all of them alike. Each call should take a fraction of
+    `seconds`; calls are repeated until `seconds` per callable are used (at least
+    `min_repeats` times)."""
+    for fn in fns:
+        fn()  # warm up (buffers, caches, imports)
+    times = [[] for _ in fns]
+    while True:
+        for t, fn in zip(times, fns):
+            t.append(_time(fn))
+        spent = min(sum(t) for t in times)
+        if len(times[0]) >= min_repeats and spent >= seconds:
+            break
+    return [float(u / np.median(t)) for u, t in zip(units, times)]
+
+
+def _rate(fn, units, seconds):
+    """Median `units` per second of `fn` (for :data:`EXTRA_BENCHMARKS` entries)."""
+    return _rates([fn], [units], seconds)[0]
+
+
+def _rng_fn(samples):
     rng = np.random.Generator(np.random.PCG64(12345))
     buf = np.empty(_BUF)
-    return _rate(functools.partial(rng.standard_normal, out=buf), _BUF, seconds)
+    reps = max(1, samples // _BUF)
+
+    def fill():
+        for _ in range(reps):
+            rng.standard_normal(out=buf)
+
+    return fill, reps * _BUF
 
 
-def _naive_rate(seconds, m):
+def _naive_fn(m):
     rng = np.random.Generator(np.random.PCG64(12345))
     batches = (1 << 20) // m
 
@@ -76,22 +94,26 @@ def _naive_rate(seconds, m):
         x.mean(axis=1)
         x.var(axis=1)
 
-    return _rate(naive, batches * m, seconds)
+    return naive, batches * m
 
 
-def _simulator_rate(seconds, m, workers, rng_rate):
-    """Samples per second of the simulator at batch size m (run_chunks, no KS)."""
+def _simulator_fn(m, workers, batches):
+    """One simulator run (run_chunks + bn_kernel, no KS) of `batches` batches of size m."""
     from ._bn_sim import bn_block_size, bn_kernel
     from ._distributions import input_law
     from ._engine import run_chunks
 
     kernel = functools.partial(bn_kernel, m=m, law=input_law("normal"))
+    return functools.partial(run_chunks, kernel, batches, block_size=bn_block_size(m), rng=1,
+                             workers=workers, progress=False)
+
+
+def _batches(m, samples, workers):
+    """Whole blocks, at least two per worker, about `samples` input samples."""
+    from ._bn_sim import bn_block_size
+
     block = bn_block_size(m)
-    # about seconds/3 of generator time per run, at least one block per worker
-    batches = max(workers * block, int(rng_rate * seconds / 3 / m))
-    run = functools.partial(run_chunks, kernel, batches, block_size=block, rng=1,
-                            workers=workers, progress=False)
-    return _rate(run, batches * m, seconds)
+    return block * max(2 * workers, round(samples / (m * block)))
 
 
 def run_bench(*, seconds=1.0, batch_sizes=(2, 8, 64), workers=None):
@@ -100,8 +122,9 @@ def run_bench(*, seconds=1.0, batch_sizes=(2, 8, 64), workers=None):
     Parameters
     ----------
     seconds : float
-        Time spent on each measurement (> 0); about ``(len(batch_sizes) + 4) * seconds`` in
-        total, plus the extra benchmarks.
+        Time spent on each interleaved measurement (> 0); about
+        ``3 * seconds + (len(batch_sizes) - 1) * seconds / 2 + seconds / 2`` in total (at
+        least three calls each), plus the extra benchmarks.
     batch_sizes : sequence of int
         Batch sizes for the simulator throughput (must include 8).
     workers : int, optional
@@ -110,10 +133,11 @@ def run_bench(*, seconds=1.0, batch_sizes=(2, 8, 64), workers=None):
     Returns
     -------
     dict
-        ``rng_samples_per_s``, ``simulator_samples_per_s`` (by m, as strings), ``naive_samples_per_s``
-        (m = 8), ``ratio_to_rng`` and ``speedup_vs_naive`` (both at m = 8),
-        ``parallel_speedup`` (all workers / one, m = 8), ``workers``, ``load_average``,
-        ``seconds`` and whatever :data:`EXTRA_BENCHMARKS` add.
+        ``rng_samples_per_s``, ``simulator_samples_per_s`` (by m, keys are strings),
+        ``naive_samples_per_s`` (m = 8), ``ratio_to_rng`` and ``speedup_vs_naive`` (both at
+        m = 8), ``parallel_samples_per_s`` and ``parallel_speedup`` (all workers / one,
+        m = 8), ``workers``, ``load_average``, ``seconds`` and whatever
+        :data:`EXTRA_BENCHMARKS` add.
 
     Examples
     --------
@@ -130,22 +154,30 @@ def run_bench(*, seconds=1.0, batch_sizes=(2, 8, 64), workers=None):
         raise ValueError(f"`batch_sizes` must include 8; got batch_sizes={batch_sizes}.")
     workers = os.cpu_count() or 1 if workers is None else positive_int(workers, "workers")
     start = time.perf_counter()
-    rng_rate = _rng_rate(seconds)
-    sim = {str(m): _simulator_rate(seconds, m, 1, rng_rate) for m in batch_sizes}
-    naive = _naive_rate(seconds, 8)
-    parallel = _simulator_rate(seconds, 8, workers, rng_rate)
-    rng_rate_after = _rng_rate(seconds)  # bracket the simulator runs: load may change
-    rng_mean = 0.5 * (rng_rate + rng_rate_after)
+    # (a), (b) at m = 8 and (d): interleaved, equal sample counts per call
+    b8 = _batches(8, 4 << 20, workers)
+    rng_fill, rng_units = _rng_fn(8 * b8)
+    rng_rate, sim8, parallel = _rates(
+        [rng_fill, _simulator_fn(8, 1, b8), _simulator_fn(8, workers, b8)],
+        [rng_units, 8 * b8, 8 * b8], seconds)
+    sim = {}
+    for m in batch_sizes:
+        if m == 8:
+            sim["8"] = sim8
+            continue
+        bm = _batches(m, 4 << 20, 1)
+        sim[str(m)] = _rates([_simulator_fn(m, 1, bm)], [m * bm], seconds / 2)[0]
+    naive_fn, naive_units = _naive_fn(8)
+    naive = _rates([naive_fn], [naive_units], seconds / 2)[0]
     out = {
-        "rng_samples_per_s": rng_mean,
+        "rng_samples_per_s": rng_rate,
         "simulator_samples_per_s": sim,
         "naive_samples_per_s": naive,
-        "ratio_to_rng": sim["8"] / rng_mean,
-        "speedup_vs_naive": sim["8"] / naive,
+        "ratio_to_rng": sim8 / rng_rate,
+        "speedup_vs_naive": sim8 / naive,
         "parallel_samples_per_s": parallel,
-        "parallel_speedup": parallel / sim["8"],
+        "parallel_speedup": parallel / sim8,
         "workers": workers,
-        "rng_samples_per_s_before_after": [rng_rate, rng_rate_after],
         "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
     }
     for bench in EXTRA_BENCHMARKS:

@@ -42,7 +42,7 @@ def run(args):
              ["parallel speedup (m=8)", res["parallel_speedup"]]]
     skip = {"rng_samples_per_s", "simulator_samples_per_s", "naive_samples_per_s",
             "ratio_to_rng", "speedup_vs_naive", "parallel_samples_per_s", "parallel_speedup",
-            "workers", "load_average", "seconds", "rng_samples_per_s_before_after"}
+            "workers", "load_average", "seconds"}
     rows += [[k, v] for k, v in res.items() if k not in skip]
     print(format_table(["measurement", "value"], rows, floatfmt=".4g"))
     load = res["load_average"]

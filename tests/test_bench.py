@@ -11,7 +11,8 @@ KEYS = {"rng_samples_per_s", "simulator_samples_per_s", "naive_samples_per_s",
         "ratio_to_rng", "speedup_vs_naive", "parallel_speedup"}
 
 
-def test_run_bench_keys_and_consistency():
+def test_run_bench_keys_and_consistency(monkeypatch):
+    monkeypatch.setattr(_bench, "EXTRA_BENCHMARKS", [])
     res = _bench.run_bench(seconds=0.02, batch_sizes=(2, 8, 64), workers=2)
     assert KEYS <= res.keys()
     assert set(res["simulator_samples_per_s"]) == {"2", "8", "64"}
@@ -38,7 +39,8 @@ def test_cli_json(capsys, monkeypatch):
     assert KEYS <= res.keys() and res["extra_steps_per_s"] == 1.5
 
 
-def test_cli_table(capsys):
+def test_cli_table(capsys, monkeypatch):
+    monkeypatch.setattr(_bench, "EXTRA_BENCHMARKS", [])
     assert main(["bench", "--seconds", "0.01"]) == 0
     out = capsys.readouterr().out
     assert "ratio to generator (m=8)" in out and "parallel speedup" in out
@@ -54,6 +56,12 @@ def test_cli_errors(capsys, argv, match):
     assert exc.value.code == 2
     err = capsys.readouterr().err
     assert match in err and err.count("\n") == 1
+
+
+def test_rate_helper_for_extra_benchmarks():
+    calls = []
+    rate = _bench._rate(lambda: calls.append(1), 1000, 0.0)
+    assert rate > 0 and len(calls) >= 4          # warm-up + at least three timed calls
 
 
 def test_api_errors():
