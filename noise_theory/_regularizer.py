@@ -49,6 +49,7 @@ class _NoiseLaw:
     approximate: bool
 
 
+@functools.lru_cache(maxsize=256)
 def _noise_law(m, momentum):
     if momentum == 0.0:
         from ._bn import mean_noise, variance_noise
@@ -215,6 +216,11 @@ def regularizer_strength(m, *, momentum=0.0, eps=0.0):
     inf
     """
     m, momentum, eps = _scalars_iv(m, momentum, eps)
+    return _strength(m, momentum, eps)
+
+
+@functools.lru_cache(maxsize=256)
+def _strength(m, momentum, eps):
     law = _noise_law(m, momentum)
     c1 = _inverse_moment(law, 1.0, eps, m, momentum)
     c2 = _inverse_moment(law, 2.0, eps, m, momentum)
@@ -356,7 +362,7 @@ def glm_regularizer(h, *, gamma, beta, m, family="logistic", momentum=0.0, eps=0
     """
     h, gamma, beta, m, fam, momentum, eps = _glm_regularizer_iv(
         h, gamma, beta, m, family, momentum, eps)
-    st = regularizer_strength(m, momentum=momentum, eps=eps)
+    st = _strength(m, momentum, eps)
     gh = gamma * h
     with np.errstate(invalid="ignore"):   # 0 * inf where gamma h = 0 and c1 = inf
         shift = np.where(gh == 0.0, 0.0, gh * (st.c1 - 1.0))

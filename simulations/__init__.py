@@ -26,6 +26,8 @@ plot_mbn_trajectory       MBN noise over training: exact theory band and simulat
 plot_regularizer_strength regulariser coefficients against m, or the second-order error
 simulate_glm_loss(h, y, *, gamma, beta, m, family, momentum, eps, n, rng)  Monte Carlo E loss from raw BN/MBN batches
 GLMLossSimulation what simulate_glm_loss returns (results per point, seed entropy)
+gamma_decay_experiment(batch_sizes, *, m0=32, ..., exact=False, rng=None)  SGD under BN/MBN noise: learned gamma vs theory
+GammaDecayResult, GammaDecayRow  what gamma_decay_experiment returns
 simulate_mbn(m, momenta, *, n_chains, record, fast, ddof, start, drift, std_drift, rng, workers)  MBN EMA chains (raw or exact fast path) per step
 MbnSimulation     what simulate_mbn returns (per-step moments of mean/variance noise, seed entropy)
 mbn_chains(m, momenta, *, n_chains, record, fast, ddof, start, drift, std_drift, rng)  MBN chains in memory (recorded arrays)
@@ -42,6 +44,7 @@ from ._plots import (plot_kurtosis_effect, plot_mbn_trajectory, plot_noise_densi
                      plot_schedule)
 from ._report import ReportResult, build_report
 from ._regularizer_sim import GLMLossSimulation, simulate_glm_loss
+from ._gamma_decay import GammaDecayResult, GammaDecayRow, gamma_decay_experiment
 from ._mbn_sim import DriftScan, MbnSimulation, mbn_chains, simulate_drift_scan, simulate_mbn
 
 __all__ = [
@@ -52,5 +55,6 @@ __all__ = [
     "plot_noise_densities", "plot_noise_vs_batch_size", "plot_output_laws",
     "plot_kurtosis_effect", "plot_schedule", "plot_mbn_trajectory", "plot_regularizer_strength",
     "simulate_glm_loss", "GLMLossSimulation",
+    "gamma_decay_experiment", "GammaDecayResult", "GammaDecayRow",
     "simulate_mbn", "MbnSimulation", "mbn_chains", "simulate_drift_scan", "DriftScan",
 ]

@@ -8,6 +8,7 @@ import importlib
 SIMULATE_COMMANDS = [
     "simulations._cli_simulate_bn",
     "simulations._cli_simulate_mbn",
+    "simulations._cli_simulate_regularizer",
 ]
 
 

@@ -1,0 +1,98 @@
+"""``bn-noise regularizer`` and ``bn-noise simulate regularizer``, run in-process."""
+
+import json
+import math
+
+import pytest
+
+from simulations._cli import main
+
+
+def _json(capsys, argv):
+    assert main(argv) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_regularizer_table(capsys):
+    assert main(["regularizer", "-m", "2", "4", "64", "--h", "0", "1.5", "--samples", "2000",
+                 "--seed", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "seed entropy: 3" in out and "relerr_formula" in out and "quadrature" in out
+    assert "inf at m=2: logistic loss grows like |eta|^1" in out
+    assert len([ln for ln in out.splitlines() if ln.split()[:1] == ["64"]]) == 2
+
+
+@pytest.mark.parametrize("argv", [["regularizer", "--help"], ["simulate", "regularizer", "--help"]])
+def test_help(capsys, argv):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    assert "--json" in out and "--seed" in out and "--batch-size" in out
+
+
+def test_regularizer_json_matches_api(capsys):
+    from noise_theory import expected_glm_loss, glm_regularizer
+
+    data = _json(capsys, ["regularizer", "-m", "3", "16", "--h", "1", "--gamma", "1.5",
+                          "--beta", "0.2", "--y", "0", "--samples", "20000", "--seed", "4",
+                          "--json"])
+    assert data["seed"] == 4 and data["family"] == "logistic"
+    r3, r16 = data["rows"]
+    assert r3["R"] == "inf" and r3["relerr_formula"] == "nan" and r3["divergence"] == ""
+    ex = float(expected_glm_loss(1.0, 0.0, gamma=1.5, beta=0.2, m=16))
+    assert r16["quadrature"] == pytest.approx(ex, rel=1e-14)
+    ap = float(glm_regularizer(1.0, gamma=1.5, beta=0.2, m=16).approx_expected_loss(0.0))
+    assert r16["relerr_formula"] == pytest.approx(ap / ex - 1, rel=1e-9)
+    assert abs(r16["z"]) < 4.5 and abs(r3["z"]) < 4.5
+
+
+def test_regularizer_replay_and_families(capsys):
+    argv = ["regularizer", "-m", "8", "--family", "squared", "--samples", "5000", "--seed",
+            "9", "--json"]
+    a, b = _json(capsys, argv), _json(capsys, argv)
+    assert a == b
+    row = a["rows"][0]
+    assert abs(row["relerr_formula"]) < 1e-12           # squared: the formula is exact
+    p = _json(capsys, ["regularizer", "-m", "8", "--family", "poisson", "--samples", "0",
+                       "--json"])
+    assert p["rows"][0]["quadrature"] == "inf" and "every m" in p["rows"][0]["divergence"]
+    assert p["rows"][0]["mc"] == "nan"
+    mbn = _json(capsys, ["regularizer", "-m", "4", "--momentum", "0.875", "--samples", "0",
+                         "--json"])
+    assert "moment-matched Gamma" in mbn["note"]
+
+
+@pytest.mark.parametrize("argv, match", [
+    (["regularizer", "-m", "1"], "batch size must be an integer >= 2"),
+    (["regularizer", "--momentum", "1"], "momentum must be a real number >= 0 and < 1"),
+    (["regularizer", "--family", "logit", "--samples", "0"], "Did you mean 'logistic'"),
+    (["regularizer", "--y", "2", "--samples", "0"], "`y` must be a real number >= 0.0 and <= 1.0"),
+    (["regularizer", "--h", "nan"], "h must be a real number"),
+    (["simulate", "regularizer", "-m", "1"], "batch size must be an integer >= 2 or 'inf'"),
+    (["simulate", "regularizer", "--sgd-batch", "9999"], "`batch` must be <= n_samples=4000"),
+])
+def test_bad_input_one_line_exit_2(capsys, argv, match):
+    try:
+        status = main(argv)
+    except SystemExit as exc:
+        status = exc.code
+    assert status == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and match in err and "Traceback" not in err
+
+
+def test_simulate_regularizer(capsys, tmp_path):
+    out = tmp_path / "gd.csv"
+    data = _json(capsys, ["simulate", "regularizer", "-m", "4", "inf", "--samples", "400",
+                          "--epochs", "3", "--seed", "1", "--json", "--out", str(out)])
+    assert data["seed"] == 1 and data["settings"]["epochs"] == 3
+    assert [(r["noise"], r["m"]) for r in data["rows"]] == [("BN", 4), ("MBN", 4),
+                                                           ("none", "inf")]
+    assert out.read_text().splitlines()[0].startswith("noise,m,momentum,gamma,gamma_pred")
+    assert main(["simulate", "regularizer", "-m", "4", "--samples", "400", "--epochs", "3",
+                 "--seed", "1"]) == 0
+    text = capsys.readouterr().out
+    assert "seed entropy: 1" in text and "gamma_pred" in text
+    row = data["rows"][0]
+    assert math.isfinite(row["gamma"]) and row["gamma_exact"] == "nan"
