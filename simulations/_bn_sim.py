@@ -93,8 +93,9 @@ def bn_kernel(seed_seq, size, *, m, law, ddof=0, eps=0.0, ks_fraction=0.0, bins=
     eps : float
         BN's epsilon in population units.
     ks_fraction : float
-        Fraction of each sub-block's batches (the first ``ceil(ks_fraction * size)``) whose
-        values go into the KS histograms.
+        Fraction of the block's batches whose values go into the KS histograms: the first
+        ``ceil(ks_fraction * size)`` batches of the block (the CDFs are evaluated once per
+        block, so a small fraction costs almost nothing).
     bins : int
         Bins of the KS histograms.
     exact_laws : dict, optional
@@ -118,7 +119,8 @@ def bn_kernel(seed_seq, size, *, m, law, ddof=0, eps=0.0, ks_fraction=0.0, bins=
     ysums = np.zeros((4, 1))
     ny = 0
     exact_laws = exact_laws or {}
-    hists = {f"ks_{name}": PitHistogram.empty(bins=bins) for name in exact_laws}
+    ks_left = math.ceil(ks_fraction * size) if exact_laws else 0
+    ks_values = {name: [] for name in exact_laws}
     for start in range(0, size, sub):
         nb = min(sub, size - start)
         xs = flat[:m * nb].reshape(m, nb)
@@ -141,13 +143,12 @@ def bn_kernel(seed_seq, size, *, m, law, ddof=0, eps=0.0, ks_fraction=0.0, bins=
         np.divide(1.0, inv, out=inv)                   # sigma / sqrt(sigma_B^2 + eps)
         np.multiply(xs[0], inv, out=z)                 # in-batch output of sample 1
         y *= inv[:half]                                # out-of-batch output
-        if exact_laws:
-            k = min(nb, math.ceil(ks_fraction * nb))
+        if ks_left > 0:
+            k = min(nb, ks_left)
+            ks_left -= k
             values = {"xi_mu": mu, "xi_sigma": var, "z_in": z, "y_out": y}
-            for name, law_q in exact_laws.items():
-                v = values[name][:k]
-                key = f"ks_{name}"
-                hists[key] = hists[key].merge(PitHistogram.from_pit(law_q.cdf(v), bins=bins))
+            for name, v in ks_values.items():
+                v.append(values[name][:k].copy())
         z *= z                                         # z^2 (row z_in2)
         np.multiply(mu, var, out=muvar)
         if nb % 2 == 0:
@@ -164,6 +165,9 @@ def bn_kernel(seed_seq, size, *, m, law, ddof=0, eps=0.0, ks_fraction=0.0, bins=
         ny += half
     moments = Moments.from_power_sums(_STACKED, size, shifts, sums).concat(
         Moments.from_power_sums(("y_out",), ny, (0.0,), ysums))
+    hists = {f"ks_{name}": PitHistogram.from_pit(law_q.cdf(np.concatenate(ks_values[name])),
+                                                 bins=bins)
+             for name, law_q in exact_laws.items()}
     return {"moments": moments, **hists}
 
 
