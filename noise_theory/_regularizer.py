@@ -245,19 +245,21 @@ class GLMRegularizer:
     mean_eta, var_eta : ndarray
         Exact :math:`E\eta` and :math:`\mathrm{Var}\,\eta` (``inf`` where divergent).
     noise_free_eta : ndarray
-        :math:`\eta_0 = \gamma h + \beta` (population normalisation, no noise).
+        :math:`\eta_0 = \gamma h/\sqrt{1+\epsilon} + \beta`: the noise-free output
+        (population statistics, i.e. inference mode); :math:`\gamma h + \beta` at eps = 0.
     penalty : ndarray
         :math:`R = A''(E\eta)\,\mathrm{Var}(\eta)/2`; decomposition around the mean:
         :math:`E\ell \approx \ell(E\eta, y) + R`.
     shift : ndarray
-        :math:`\delta = E\eta - \eta_0 = \gamma h (c_1 - 1)`: BN inflates the mean output.
+        :math:`\delta = E\eta - \eta_0 = \gamma h (c_1 - (1+\epsilon)^{-1/2})`: BN
+        inflates the mean output (O(1/m)).
     bias : ndarray
         y-free part of the bias term around :math:`\eta_0`:
         :math:`A'(\eta_0)\delta + A''(\eta_0)\delta^2/2`.
     penalty_noise_free : ndarray
         :math:`R_0 = A''(\eta_0)\,\mathrm{Var}(\eta)/2`; decomposition around
         :math:`\eta_0`: :math:`E\ell \approx \ell(\eta_0, y) + (\mathrm{bias} - y\delta) + R_0`.
-    family : str
+    family : GLMFamily
     strength : RegularizerStrength
     """
 
@@ -345,7 +347,8 @@ def glm_regularizer(h, *, gamma, beta, m, family="logistic", momentum=0.0, eps=0
     :math:`E\eta` gives :math:`E\ell \approx \ell(E\eta,y) + R`; around
     :math:`\eta_0 = \gamma h+\beta` it gives
     :math:`\ell(\eta_0,y) + (A'(\eta_0)-y)\delta + A''(\eta_0)(\delta^2 + \mathrm{Var}\,\eta)/2`
-    with :math:`\delta = \gamma h (c_1-1)`. Both are exact for the squared loss. For
+    with :math:`\eta_0 = \gamma h/\sqrt{1+\epsilon} + \beta` (the inference-mode output)
+    and :math:`\delta = \gamma h (c_1-(1+\epsilon)^{-1/2})`. Both are exact for the squared loss. For
     eps = 0 the variance is infinite for m <= 3 (BN) and :math:`E\eta` is infinite for
     m = 2 when :math:`\gamma h \ne 0`; the expansion then does not apply and ``R`` is
     reported as ``inf`` (never NaN) for :math:`\gamma \ne 0`.
@@ -364,16 +367,17 @@ def glm_regularizer(h, *, gamma, beta, m, family="logistic", momentum=0.0, eps=0
         h, gamma, beta, m, family, momentum, eps)
     st = _strength(m, momentum, eps)
     gh = gamma * h
+    inv_sd = 1.0 / math.sqrt(1.0 + eps)   # noise-free (inference) output: gamma h/sqrt(1+eps)
     with np.errstate(invalid="ignore"):   # 0 * inf where gamma h = 0 and c1 = inf
-        shift = np.where(gh == 0.0, 0.0, gh * (st.c1 - 1.0))
-    mean = gh + beta + shift
+        shift = np.where(gh == 0.0, 0.0, gh * (st.c1 - inv_sd))
+    eta0 = gh * inv_sd + beta
+    mean = eta0 + shift
     if math.isinf(st.c2):
         var = np.where(gamma == 0.0, 0.0, np.inf)
     else:
         var = gamma * gamma * (st.var_h2 * h * h + st.var_const)
     finite_mean = np.isfinite(mean)
     a2_mean = np.where(finite_mean, fam.A2(np.where(finite_mean, mean, 0.0)), 0.0)
-    eta0 = gh + beta
     a2_0 = fam.A2(eta0)
     fin_shift = np.isfinite(shift)
     s0 = np.where(fin_shift, shift, 0.0)

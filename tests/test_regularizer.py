@@ -222,6 +222,9 @@ def test_decomposition_fields_consistent():
     s = reg.strength
     np.testing.assert_allclose(reg.mean_eta, 2.0 * s.c1 * h + 0.3, rtol=1e-14)
     np.testing.assert_allclose(reg.shift, reg.mean_eta - reg.noise_free_eta, atol=1e-14)
+    np.testing.assert_allclose(reg.noise_free_eta, 2.0 * h + 0.3, rtol=1e-15)
+    with_eps = glm_regularizer(h, gamma=2.0, beta=0.3, m=32, eps=0.21)
+    np.testing.assert_allclose(with_eps.noise_free_eta, 2.0 * h / 1.1 + 0.3, rtol=1e-14)
     sig = special.expit(reg.mean_eta)
     np.testing.assert_allclose(reg.penalty, 0.5 * sig * (1 - sig) * reg.var_eta, rtol=1e-14)
     # the two second-order decompositions differ by O(1/m^2): 4x m -> ~16x smaller gap
@@ -238,12 +241,13 @@ def test_decomposition_fields_consistent():
 def test_second_order_error_falls_like_m_squared(family):
     """The neglected terms are O(E(eta - E eta)^3, ^4) = O(1/m^2)."""
     eps = 0.1 if family == "poisson" else 0.0   # small eps: see test_poisson_breakdown
-    errs = []
-    for m in (64, 128, 256):
-        reg = glm_regularizer(1.0, gamma=1.5, beta=0.2, m=m, family=family, eps=eps)
-        ex = expected_glm_loss(1.0, 1.0, gamma=1.5, beta=0.2, m=m, family=family, eps=eps)
-        errs.append(abs(reg.approx_expected_loss(1.0) - ex))
-    assert 3.0 < errs[0] / errs[1] < 5.0 and 3.0 < errs[1] / errs[2] < 5.0
+    for around in ("mean", "noise_free"):   # eta0 = gamma h/sqrt(1+eps) + beta
+        errs = []
+        for m in (64, 128, 256):
+            reg = glm_regularizer(1.0, gamma=1.5, beta=0.2, m=m, family=family, eps=eps)
+            ex = expected_glm_loss(1.0, 1.0, gamma=1.5, beta=0.2, m=m, family=family, eps=eps)
+            errs.append(abs(reg.approx_expected_loss(1.0, around=around) - ex))
+        assert 3.0 < errs[0] / errs[1] < 5.0 and 3.0 < errs[1] / errs[2] < 5.0, around
 
 
 @settings(max_examples=40)
