@@ -37,12 +37,10 @@ def ks_pvalue(sample, cdf):
 
 # ------------------------------------------------------------------ sympy route
 def _sympy(name, key=None):
-    """Numeric function of a derivation's result, or None if that derivation is missing."""
-    try:
-        from derivations import get_derivation
-        return get_derivation(name).function(key)
-    except (ImportError, KeyError, LookupError, ValueError):
-        return None
+    """Numeric (lambdified) function of the result `key` of the sympy derivation `name`."""
+    from derivations import get_derivation
+
+    return get_derivation(name).function(key)
 
 
 #: values of the sympy functions' keywords a check does not vary (BN defaults).
@@ -643,7 +641,7 @@ def _regularizer(ctx, section):
         for m in ms:
             sim = simulate_glm_loss(np.array(REG_H), 1.0, gamma=g, beta=b, m=m, family=fam,
                                     n=n, rng=ctx.seed_sequence(6000 + 100 * len(fam) + m),
-                                    workers=ctx.workers or 1, progress=False)
+                                    workers=ctx.workers, progress=False)
             exact = expected_glm_loss(np.array(REG_H), 1.0, gamma=g, beta=b, m=m, family=fam)
             approx = glm_regularizer(np.array(REG_H), gamma=g, beta=b, m=m,
                                      family=fam).approx_expected_loss(1.0)
