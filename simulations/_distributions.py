@@ -112,7 +112,7 @@ def input_law(dist="normal", *, df=None) -> InputLaw:
     (True, 6.0)
     >>> import numpy as np
     >>> x = law.sample(np.random.default_rng(0), np.empty(100_000))
-    >>> abs(x.mean()) < 0.02, abs(x.var() - 1) < 0.05
+    >>> bool(abs(x.mean()) < 0.02), bool(abs(x.var() - 1) < 0.05)
     (True, True)
     """
     from noise_theory._validation import choice, real_array

@@ -138,3 +138,13 @@ def test_type_errors():
         run_chunks(_kernel, 1.5)
     with pytest.raises(TypeError, match="`rng` must be"):
         run_chunks(_kernel, 10, rng="seed")
+
+
+@pytest.mark.parametrize("module", ["simulations._engine", "simulations._accumulators",
+                                    "simulations._bn_sim", "simulations._distributions"])
+def test_docstring_examples_run(module):
+    import doctest
+    import importlib
+
+    res = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
+    assert res.failed == 0 and res.attempted > 0
