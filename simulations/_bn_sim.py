@@ -192,7 +192,8 @@ class MomentCheck:
     verdict : str
         ``"agree"``, ``"disagree"`` (p < level), ``"diverges"`` (theory infinite),
         ``"no z"`` (the estimator's own variance is infinite in theory, so its standard
-        error means nothing) or ``"no theory"``.
+        error means nothing), ``"no theory"`` or ``"undefined"`` (the simulated value is
+        not finite, e.g. a batch with sigma_B = 0 exactly and eps = 0).
     """
 
     quantity: str
@@ -402,6 +403,9 @@ def _verdicts(rows, ks_results, alpha):
         elif not ok:
             z = p = math.nan
             verdict = "no z"
+        elif not (math.isfinite(res.estimate) and res.stderr == res.stderr):
+            z = p = math.nan       # e.g. a batch with sigma_B = 0 exactly and eps = 0
+            verdict = "undefined"
         elif res.stderr <= 1e-12 * max(1.0, abs(theory)):
             # a (numerically) constant quantity, e.g. z^2 = 1 at m = 2: compare to rounding
             z = p = math.nan

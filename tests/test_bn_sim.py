@@ -273,3 +273,23 @@ def test_heavy_tails_without_variance():
 def test_errors(args, kwargs, exc, match):
     with pytest.raises(exc, match=match):
         simulate_bn(*args, **kwargs)
+
+
+def test_verdict_rules():
+    from simulations import SimulationResult
+    from simulations._bn_sim import _verdicts
+
+    R = SimulationResult
+    rows = [(R("a", 1.0, 0.1, 100), math.nan, True),          # no theory
+            (R("b", 5.0, 1.0, 100), math.inf, True),          # diverges
+            (R("c", 1.0, 0.1, 100), 1.0, False),              # no z
+            (R("d", math.nan, 0.1, 100), 1.0, True),          # undefined
+            (R("e", 1.0, 0.0, 100), 1.0, True),               # constant, equal: agree
+            (R("f", 1.1, 0.0, 100), 1.0, True),               # constant, unequal: disagree
+            (R("g", 1.0, 0.1, 100), 1.05, True),              # z = -0.5: agree
+            (R("h", 2.0, 0.1, 100), 1.0, True, 0.2)]          # null stderr 0.2: z = 5
+    moments, ks, level = _verdicts(rows, [], 0.01)
+    assert [c.verdict for c in moments] == ["no theory", "diverges", "no z", "undefined",
+                                            "agree", "disagree", "agree", "disagree"]
+    assert level == pytest.approx(0.01 / 5)      # Bonferroni: rows d-h (finite theory, ok)
+    assert moments[6].z == pytest.approx(-0.5) and moments[7].z == pytest.approx(5.0)
