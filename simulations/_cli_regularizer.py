@@ -79,16 +79,17 @@ def compare(m, args, seq):
     exact = np.atleast_1d(expected_glm_loss(h, args.y, **kw))
     f_mean = np.atleast_1d(reg.approx_expected_loss(args.y))
     f_free = np.atleast_1d(reg.approx_expected_loss(args.y, around="noise_free"))
-    reason = ("" if args.gamma == 0 else
-              _divergence_reason(get_family(args.family), _noise_law(m, args.momentum),
-                                 args.eps))
+    fam, law = get_family(args.family), _noise_law(m, args.momentum)
+    reason = "" if args.gamma == 0 else _divergence_reason(fam, law, args.eps)
+    # the MC standard error needs a finite loss variance: E u^(2 growth) < inf
+    se_ok = args.gamma == 0 or args.eps > 0 or law.shape > fam.growth
     sims = (simulate_glm_loss(h, args.y, n=args.samples, rng=seq, workers=args.workers,
                               **kw).results if args.samples else [None] * h.size)
     rows = []
     for i, hi in enumerate(h):
         r = sims[i]
         mc, se = (r.estimate, r.stderr) if r is not None else (math.nan, math.nan)
-        z = r.zscore(exact[i]) if (r is not None and not reason) else math.nan
+        z = r.zscore(exact[i]) if (r is not None and se_ok) else math.nan
         rows.append(dict(
             m=m, h=float(hi), E_eta=float(np.atleast_1d(reg.mean_eta)[i]),
             Var_eta=float(np.atleast_1d(reg.var_eta)[i]),
@@ -121,11 +122,16 @@ def run(args):
     print(f"family={args.family}  gamma={args.gamma:g}  beta={args.beta:g}  y={args.y:g}  "
           f"momentum={args.momentum:g}  eps={args.eps:g}  Monte Carlo draws={args.samples}")
     print(format_table(_HEADER, [[r[k] for k in _HEADER] for r in rows], floatfmt=".6g"))
-    print("formula = loss(E eta, y) + R; formula_noise_free = expansion around gamma h + beta; "
+    print("formula = loss(E eta, y) + R; formula_noise_free = expansion around gamma h/sqrt(1+eps) + beta; "
           "relerr_* = (formula - quadrature)/|quadrature|; z = (mc - quadrature)/mc_stderr.")
     reasons = dict.fromkeys(f"m={r['m']}: {r['divergence']}" for r in rows if r["divergence"])
     for line in reasons:
         print(f"inf at {line}; the Monte Carlo mean does not converge there.")
+    no_z = sorted({r["m"] for r in rows if not r["divergence"] and math.isnan(r["z"])
+                   and not math.isnan(r["mc"])})
+    if no_z:
+        print(f"z not shown at m={', '.join(map(str, no_z))}: the loss has infinite variance "
+              "there, so the Monte Carlo standard error is meaningless.")
     if approx_note:
         print(approx_note)
     return 0
