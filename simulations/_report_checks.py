@@ -369,8 +369,9 @@ MBN_BATCH_SIZES = (2, 4, 8, 16, 32, 64)
 
 
 def _mbn_schedule(ctx, section):
-    from noise_theory import (effective_batch_size, ema_mean_noise, inference_momentum,
-                              momentum_for_target_batch, paper_momentum)
+    from noise_theory import (effective_batch_size, ema_mean_noise, from_pytorch_momentum,
+                              inference_momentum, momentum_for_target_batch, paper_momentum,
+                              to_pytorch_momentum)
 
     sched = _sympy("mbn_momentum", "schedule")
     end_ref = _sympy("mbn_momentum", "end")
@@ -403,6 +404,18 @@ def _mbn_schedule(ctx, section):
         for lam in (0.5, 0.9, 0.99):
             rows_eff.append(row({"m": m, "momentum": lam}, effective_batch_size(m, lam),
                                 reference=_call(eff_ref, m=m, momentum=lam)))
+    rows_pt = [row({"PyTorch momentum": p_mom, "direction": "from_pytorch"},
+                   from_pytorch_momentum(p_mom), reference=1.0 - p_mom)
+               for p_mom in (0.1, 0.01, 0.5)]
+    rows_pt += [row({"PyTorch momentum": p_mom, "direction": "round trip"},
+                    to_pytorch_momentum(from_pytorch_momentum(p_mom)), reference=p_mom)
+                for p_mom in (0.1, 0.01, 0.5)]
+    section.claims.append(Claim(
+        "mbn_pytorch", "Momentum conventions: PyTorch momentum p is lambda = 1 - p",
+        "The toolkit's momentum is the weight on history; PyTorch's is the weight on the new "
+        "value (PyTorch 0.1 == lambda 0.9).",
+        "converters `from_pytorch_momentum`/`to_pytorch_momentum` vs the definition.",
+        tuple(rows_pt), reference_name="definition", rtol=1e-12))
     sym = "the sympy derivation `mbn_momentum` (lambdified)"
     section.claims += [
         Claim("mbn_schedule", "Dynamic momentum lambda(t) = rho^(T/(T-1) max(T-t,0)) - rho^T",
@@ -467,9 +480,30 @@ def _mbn_trajectory_rows(label, m, momenta, sim, steps, rows):
                             stderr=r.stderr, n=r.n))
 
 
+def _mbn_drift(ctx):
+    """Drift MSE at a grid of momenta around the theory's optimum, and a note on the optimum."""
+    from noise_theory import drift_mse, optimal_drift_momentum
+
+    from ._mbn_sim import simulate_drift_scan
+
+    m, rate = 4, 0.01
+    best = float(optimal_drift_momentum(m, drift="linear", rate=rate))
+    grid = np.array([0.5, 0.8, best - 0.04, best, best + 0.04, 0.97])
+    scan = simulate_drift_scan(m, grid, drift=f"linear:{rate}", steps=600,
+                               n_chains=ctx.size(4_000, 100_000), rng=ctx.seed_sequence(7400),
+                               workers=ctx.workers)
+    rows = [row({"m": m, "drift rate": rate, "momentum": round(float(lam), 5)},
+                drift_mse(m, lam, drift="linear", rate=rate), estimate=r.estimate,
+                stderr=r.stderr, n=r.n) for lam, r in zip(grid, scan.mse)]
+    note = (f"Theory optimum at m = {m}, r = {rate}: lambda* = {best:.4f}; the smallest "
+            f"simulated MSE on the grid is at lambda = {scan.best:.4f}.")
+    return rows, note
+
+
 def _mbn_simulate(ctx, section):
-    from noise_theory import (ema_mean_noise, ema_variance_noise, momentum_schedule,
-                              paper_momentum)
+    from noise_theory import (ema_mean_noise, ema_variance_noise, mean_noise,
+                              momentum_schedule, noise_trajectory, paper_momentum,
+                              variance_noise)
 
     from ._mbn_sim import simulate_mbn
 
@@ -485,11 +519,17 @@ def _mbn_simulate(ctx, section):
                              paper, sim, steps, rows_traj)
         if fast:
             ctx.cache["mbn_paper_m4"] = (paper, sim)
-    const = np.full(200, 0.9)
-    sim = simulate_mbn(8, const, n_chains=ctx.size(10_000, 400_000), record=[1, 2, 5, 10, 50, 200],
-                       fast=True, rng=ctx.seed_sequence(7003), workers=ctx.workers,
-                       progress=False)
-    _mbn_trajectory_rows("constant 0.9", 8, const, sim, [1, 2, 5, 10, 50, 200], rows_traj)
+    record = [1, 2, 5, 10, 50, 200]
+    for key, (label, momenta) in enumerate((
+            ("constant 0.9", np.full(200, 0.9)),
+            ("linear ramp", momentum_schedule("linear", m=8, epochs=40, iterations_per_epoch=5,
+                                              m0=MBN_M0)),
+            ("cosine ramp", momentum_schedule("cosine", m=8, epochs=40, iterations_per_epoch=5,
+                                              m0=MBN_M0)))):
+        sim = simulate_mbn(8, momenta, n_chains=ctx.size(10_000, 400_000), record=record,
+                           fast=True, rng=ctx.seed_sequence(7003 + key), workers=ctx.workers,
+                           progress=False)
+        _mbn_trajectory_rows(label, 8, momenta, sim, record, rows_traj)
     sd_points = {"MBN mean": ([], [], []), "MBN variance": ([], [], [])}
     for m in (2, 4, 8, 16):
         lam = float(paper_momentum(T, T, m, m0=MBN_M0))
@@ -508,14 +548,40 @@ def _mbn_simulate(ctx, section):
             for lst, v in zip(sd_points[key], (m, sd, r.stderr / (2 * sd))):
                 lst.append(v)
     ctx.cache["mbn_sd"] = sd_points
+    rows_zero = []
+    for m in (2, 4, 16, 256):
+        traj = noise_trajectory(m, np.zeros(50))
+        rows_zero.append(row({"m": m, "quantity": "Var xi_mu, every step"},
+                             float(np.max(np.abs(traj.mean_noise_var - mean_noise(m).var()))),
+                             reference=0.0))
+        rows_zero.append(row({"m": m, "quantity": "Var xi_sigma, every step"},
+                             float(np.max(np.abs(traj.variance_noise_var
+                                                 - variance_noise(m).var()))), reference=0.0))
+    rows_drift, drift_note = _mbn_drift(ctx)
+    section.claims += [
+        Claim("mbn_momentum_zero", "Momentum 0 is plain BN",
+              "With lambda = 0 at every step the running statistics are the batch statistics: "
+              "the MBN noise trajectory equals BN's noise at every step.",
+              "largest |noise_trajectory(m, zeros) - BN law| over 50 steps (theory column) vs 0 "
+              "(atol 1e-15).", tuple(rows_zero), reference_name="exact", atol=1e-15),
+        Claim("mbn_drift", "Noise against staleness: MSE = lambda^2 r^2/(1-lambda)^2 + "
+              "(1-lambda)/((1+lambda) m)",
+              "With a population mean drifting by r population sds per step (linear drift), the "
+              "running mean's mean squared error is staleness^2 + noise; "
+              "`optimal_drift_momentum` minimises it. " + drift_note,
+              "closed form `drift_mse(m, momentum, drift='linear', rate=r)` vs Monte Carlo "
+              "(`simulate_drift_scan`: time-averaged squared error over the second half of each "
+              "chain; common random numbers across momenta).", tuple(rows_drift)),
+    ]
     section.claims += [
         Claim("mbn_trajectory", "MBN noise over training, exact by recursion",
               f"Variance of the running mean's noise and mean/variance of the running variance's "
               f"noise at chosen steps: the paper's schedule at m = 4 (T = {T} epochs of {it} "
               "steps; recorded at the end of epochs "
               f"{', '.join(map(str, MBN_RECORD_EPOCHS))}), simulated both from raw batches and "
-              "from the exact joint law of (mu_B, sigma_B^2), and a constant momentum 0.9 at "
-              "m = 8 from the first batch on.",
+              "from the exact joint law of (mu_B, sigma_B^2); and at m = 8 a constant momentum "
+              "0.9 and linear and cosine ramps from 0 to 1 - m/m0 over 40 epochs of 5 steps, "
+              "from the first batch on.",
               "exact recursion `noise_trajectory(m, momenta)` vs Monte Carlo chains "
               "(`simulate_mbn`, raw and fast paths).", tuple(rows_traj)),
         Claim("mbn_stationary_end", "Stationary MBN noise at the end point lambda(T) = 1 - m/m0",
