@@ -194,3 +194,24 @@ def test_concat():
     assert ab.names == ("a", "b") and ab.count("b") == 1
     with pytest.raises(ValueError, match="sharing names"):
         a.concat(a)
+
+
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(2, 2000),
+       bins=st.sampled_from([8, 256, 4096]), df=st.sampled_from([3.0, 50.0]))
+def test_cvm_bounds_bracket_exact_statistic(seed, n, bins, df):
+    """scipy.stats.cramervonmises on the raw samples lies within the binned bounds."""
+    x = np.random.default_rng(seed).standard_t(df, size=n)
+    h = PitHistogram.from_pit(stats.norm.cdf(x), bins=bins)
+    low, high = h.cvm()
+    exact = stats.cramervonmises(x, stats.norm.cdf).statistic
+    assert low - 1e-9 <= exact <= high + 1e-9
+    assert low >= 0
+
+
+def test_cvm_bounds_tighten_with_bins_and_detect_wrong_law():
+    x = np.random.default_rng(4).standard_normal(50_000)
+    lo, hi = PitHistogram.from_pit(stats.norm.cdf(x), bins=1 << 14).cvm()
+    assert hi - lo < 0.02 and hi < 0.743                           # no rejection at 1%
+    lo_bad, _ = PitHistogram.from_pit(stats.norm(scale=1.03).cdf(x), bins=1 << 14).cvm()
+    assert lo_bad > 0.743                                          # rejected at 1%
+    assert all(math.isnan(v) for v in PitHistogram.empty(bins=4).cvm())

@@ -121,6 +121,7 @@ def test_gaussian_agrees_everywhere(sims):
     for m, sim in sims.items():
         assert sim.verdict == "agree", (m, [(c.quantity, c.z) for c in sim.moments])
         assert all(k.verdict == "agree" for k in sim.ks)
+        assert all(0 <= k.cvm_low <= k.cvm_high < 0.743 for k in sim.ks)   # CvM: no 1% reject
         assert {k.quantity for k in sim.ks} == ({"xi_mu", "xi_sigma", "y_out"} if m == 2
                                                  else {"xi_mu", "xi_sigma", "z_in", "y_out"})
 
@@ -187,7 +188,7 @@ def _ks_against(m, quantity, law, *, n_batches=60_000, seed=3, ddof=0):
     kernel = functools.partial(bn_kernel, m=m, law=input_law("normal"), ddof=ddof,
                                ks_fraction=1.0, exact_laws={quantity: law})
     return run_chunks(kernel, n_batches, block_size=bn_block_size(m), rng=seed,
-                      workers=2).accumulator[f"ks_{quantity}"].ks()
+                      workers=2).accumulator[f"ks_{quantity}"]
 
 
 @pytest.mark.parametrize("m, quantity, right, wrong", [
@@ -202,8 +203,9 @@ def _ks_against(m, quantity, law, *, n_batches=60_000, seed=3, ddof=0):
 def test_ks_accepts_exact_law_and_rejects_wrong_one(m, quantity, right, wrong):
     good = _ks_against(m, quantity, right(m))
     bad = _ks_against(m, quantity, wrong(m))
-    assert good.pvalue_low > 1e-3
-    assert bad.pvalue_high < 1e-6
+    assert good.ks().pvalue_low > 1e-3
+    assert bad.ks().pvalue_high < 1e-6
+    assert good.cvm()[1] < 0.743 < bad.cvm()[0]     # Cramer-von Mises agrees (1% level)
 
 
 def test_ddof_and_eps_agree():
