@@ -253,11 +253,12 @@ def claim_table(claim, z_crit):
     return header, rows
 
 
-def _md_table(header, rows):
+def _md_table(header, rows, left=()):
+    """Markdown table; columns named in `left` are left-aligned, the others right-aligned."""
     def esc(s):
         return str(s).replace("|", "\\|")
     lines = ["| " + " | ".join(esc(h) for h in header) + " |",
-             "|" + "|".join("---:" for _ in header) + "|"]
+             "|" + "|".join(":---" if h in left else "---:" for h in header) + "|"]
     lines += ["| " + " | ".join(esc(c) for c in r) + " |" for r in rows]
     return "\n".join(lines)
 
@@ -312,7 +313,7 @@ def _summary_lines(result_fields):
         f"**Verdict: {verdict}** ({f['n_rows']} checks in {f['n_claims']} claims; "
         f"{f['n_mc_tests']} of them Monte Carlo tests).",
         f"Seed entropy `{f['seed']}` (replay: `bn-noise report --seed {f['seed']}"
-        f"{' --full' if f['full'] else ''}`); run time {f['seconds']:.1f} s; "
+        f"{' --full' if f['full'] else ''}`); the checks ran in {f['seconds']:.1f} s; "
         f"mode {'full' if f['full'] else 'default'}.",
         f"Agreement rule: deterministic routes agree to the stated relative tolerance; a Monte "
         f"Carlo estimate agrees when |z| <= {f['z_crit']:.2f}, the two-sided Bonferroni "
@@ -323,12 +324,28 @@ def _summary_lines(result_fields):
     ]
 
 
+def _overview(sections, z_crit):
+    """One row per claim: where, what, how many checks, largest |z|, verdict."""
+    header = ["section", "claim", "checks", "Monte Carlo", "max |z|", "agrees"]
+    rows = []
+    for s in sections:
+        for c in s.claims:
+            v = c.verdicts(z_crit)
+            zs = [abs(z) for z, _ in v if z is not None]
+            rows.append([s.title.split(".")[0], c.title, str(len(v)),
+                         str(sum(r.is_mc for r in c.rows)),
+                         _fmt(max(zs), ".2f") if zs else "",
+                         _fmt(all(ok for _, ok in v))])
+    return header, rows
+
+
 def render_markdown(sections, summary, z_crit):
     lines = ["# bn-noise verification report", ""]
     lines += [s + "\n" for s in _summary_lines(summary)]
     lines.append("## Contents\n")
     lines += [f"- [{s.title}](#{_anchor(s.title)})" for s in sections]
-    lines.append("")
+    lines += ["", "## Claims at a glance", "",
+              _md_table(*_overview(sections, z_crit), left=("claim",)), ""]
     for s in sections:
         lines += [f"## {s.title}", ""]
         if s.intro:
@@ -361,6 +378,7 @@ def render_html(sections, summary, z_crit, pngs):
     parts.append("<h2>Contents</h2><ul>" + "".join(
         f"<li><a href='#{_anchor(s.title)}'>{html.escape(s.title)}</a></li>" for s in sections)
         + "</ul>")
+    parts.append("<h2>Claims at a glance</h2>" + _html_table(*_overview(sections, z_crit)))
     for s in sections:
         parts.append(f"<h2 id='{_anchor(s.title)}'>{html.escape(s.title)}</h2>")
         if s.intro:
