@@ -24,7 +24,7 @@ from typing import Mapping
 
 import numpy as np
 
-__all__ = ["SimulationResult", "Moments", "PitHistogram", "KSResult", "merge"]
+__all__ = ["SimulationResult", "Moments", "PowerSums", "PitHistogram", "KSResult", "merge"]
 
 
 # --------------------------------------------------------------------- result type
@@ -315,6 +315,70 @@ class Moments:
         mu4 = self.central_moment(name, 4)
         v = (mu4 - s2 * s2 * (n - 3) / (n - 1)) / n
         return SimulationResult(label or f"Var[{name}]", s2, math.sqrt(max(v, 0.0)), n)
+
+
+# --------------------------------------------------------------------- raw power sums
+@dataclasses.dataclass(frozen=True, eq=False)
+class PowerSums:
+    r"""Counts and raw power sums :math:`S_p = \sum_i x_i^p`, p = 1..4, of named quantities.
+
+    The cheapest summary when only raw moments :math:`E[x]` and :math:`E[x^2]` (with their
+    standard errors, which need :math:`S_2` and :math:`S_4`) are wanted: a simulator fills
+    only the sums it needs and leaves the others ``nan``. Merging adds (exact up to
+    rounding; merge in a fixed order for bit-identical results). Use :class:`Moments` for
+    variances and higher central moments (raw sums cancel there).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.random.default_rng(0).standard_normal(1000)
+    >>> s = PowerSums.from_data({"x": x}).merge(PowerSums.from_data({"x": x}))
+    >>> r = s.raw_moment_result("x", 2)
+    >>> r.n, bool(abs(r.estimate - np.mean(x**2)) < 1e-12)
+    (2000, True)
+    """
+
+    names: tuple
+    n: np.ndarray
+    sums: np.ndarray   # shape (4, k): row p-1 holds the sums of x^p (nan: not tracked)
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, np.ndarray]) -> "PowerSums":
+        """All four power sums of 1-d samples, one array per name."""
+        names = _as_names(data)
+        n = np.array([np.asarray(data[k]).size for k in names], dtype=np.int64)
+        sums = np.array([[np.sum(np.asarray(data[k], dtype=float) ** p) for k in names]
+                         for p in (1, 2, 3, 4)]).reshape(4, len(names))
+        return cls(names, n, sums)
+
+    def merge(self, other: "PowerSums") -> "PowerSums":
+        """Sum of both summaries (names must match)."""
+        if not isinstance(other, PowerSums) or other.names != self.names:
+            raise ValueError("can only merge PowerSums with the same names.")
+        return PowerSums(self.names, self.n + other.n, self.sums + other.sums)
+
+    def count(self, name) -> int:
+        return int(self.n[Moments._index(self, name)])
+
+    def raw_moment_result(self, name, power, *, label=None) -> SimulationResult:
+        """``E[x^power]`` (power 1 or 2) with standard error
+        ``sqrt((S_{2p}/n - (S_p/n)^2) / (n - 1))``."""
+        if power not in (1, 2):
+            raise ValueError(f"`power` must be 1 or 2; got power={power!r}.")
+        j = Moments._index(self, name)
+        n = int(self.n[j])
+        label = label or f"E[{name}^{power}]"
+        if n == 0:
+            return SimulationResult(label, math.nan, math.inf, 0)
+        est = float(self.sums[power - 1, j] / n)
+        if n < 2:
+            return SimulationResult(label, est, math.inf, n)
+        v = float(self.sums[2 * power - 1, j] / n) - est * est
+        return SimulationResult(label, est, math.sqrt(max(v, 0.0) / (n - 1)), n)
+
+    def mean_result(self, name, *, label=None) -> SimulationResult:
+        """``E[x]`` with its standard error (needs S_1 and S_2)."""
+        return self.raw_moment_result(name, 1, label=label or f"E[{name}]")
 
 
 # --------------------------------------------------------------------- KS via PIT

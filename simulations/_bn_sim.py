@@ -31,14 +31,17 @@ import threading
 
 import numpy as np
 
-from ._accumulators import Moments, PitHistogram
+from ._accumulators import Moments, PitHistogram, PowerSums
 
 __all__ = ["simulate_bn", "BNSimulation", "MomentCheck", "KSCheck", "bn_kernel", "bn_block_size",
            "QUANTITIES"]
 
 #: Per-batch quantities accumulated by :func:`bn_kernel`, in order.
-QUANTITIES = ("xi_sigma", "inv_scale", "z_in2", "xi_mu", "xi_mu_xi_sigma", "y_out")
-_STACKED = QUANTITIES[:5]
+QUANTITIES = ("xi_sigma", "xi_mu", "inv_scale", "z_in2", "xi_mu_xi_sigma", "y_out")
+#: summarised by central moments (:class:`Moments`): variances are reported for these
+_CENTRAL = QUANTITIES[:2]
+#: summarised by raw power sums (:class:`PowerSums`): E[q] and E[q^2] are reported
+_RAW = QUANTITIES[2:]
 
 #: Quantities with a Kolmogorov-Smirnov histogram (Gaussian input only).
 KS_QUANTITIES = ("xi_mu", "xi_sigma", "z_in", "y_out")
@@ -105,18 +108,17 @@ def bn_kernel(seed_seq, size, *, m, law, ddof=0, eps=0.0, ks_fraction=0.0, bins=
     Returns
     -------
     dict
-        ``{"moments": Moments, "ks_<name>": PitHistogram, ...}``.
+        ``{"moments": Moments (xi_sigma, xi_mu), "sums": PowerSums (inv_scale, z_in2,
+        xi_mu_xi_sigma, y_out), "ks_<name>": PitHistogram, ...}``.
     """
     rng = np.random.default_rng(seed_seq)
     sub = _sub_size(m)
     flat, work = _buffers(m, sub)
-    # Power sums are taken around shifts near the means of _STACKED where it matters for
-    # rounding ((mean/sd)^4 is amplified): sigma_B^2 always, sigma/sigma_B from m = 16 on
-    # (its sd/mean ~ 1/sqrt(2m)); z^2 never (sd ~ sqrt(2) x mean). One pass less per row.
-    shifts = ((m - 1) / (m - ddof), 1.0 if m >= 16 else 0.0, 0.0, 0.0, 0.0)
-    half_shifts = np.repeat(shifts, 2).tolist() + [0.0]    # as half-rows, then y
-    sums = np.zeros((4, len(_STACKED)))
-    ysums = np.zeros((4, 1))
+    # sigma_B^2 is summarised by its power sums around (m-1)/(m-ddof), close to its mean, so
+    # that the conversion to central moments does not cancel ((mean/sd)^4 is amplified)
+    shifts = ((m - 1) / (m - ddof), 0.0)
+    csums = np.zeros((4, 2))        # central group: xi_sigma, xi_mu (power sums 1-4)
+    rsums = np.zeros((4, 4))        # raw group: inv_scale, z_in2, xi_mu_xi_sigma, y_out
     ny = 0
     exact_laws = exact_laws or {}
     ks_left = math.ceil(ks_fraction * size) if exact_laws else 0
@@ -125,7 +127,7 @@ def bn_kernel(seed_seq, size, *, m, law, ddof=0, eps=0.0, ks_fraction=0.0, bins=
         nb = min(sub, size - start)
         xs = flat[:m * nb].reshape(m, nb)
         ws = work if nb == sub else work[:, :nb]
-        var, inv, z, mu, muvar, y = ws                  # rows 0-4 in _STACKED order
+        var, mu, inv, z, muvar, y = ws                  # _CENTRAL rows, then _RAW rows
         half = nb // 2
         y = y[:half]
         law.sample(rng, xs)
@@ -151,24 +153,29 @@ def bn_kernel(seed_seq, size, *, m, law, ddof=0, eps=0.0, ks_fraction=0.0, bins=
                 v.append(values[name][:k].copy())
         z *= z                                         # z^2 (row z_in2)
         np.multiply(mu, var, out=muvar)
-        if nb % 2 == 0:
-            # one call: the 5 rows as 10 half-rows, then y (half-row 10)
-            rows = ws.reshape(12, half)[:11]
-            ps = Moments.power_sums(rows, half_shifts, scratch=flat[:11 * half].reshape(11, half))
-            sums += ps[:, 0:10:2]
-            sums += ps[:, 1:10:2]
-            ysums += ps[:, 10:]
-        else:
-            scratch = flat[:5 * nb].reshape(5, nb)     # the samples are no longer needed
-            Moments.power_sums(ws[:5], shifts, scratch=scratch, out=sums)
-            Moments.power_sums(y[None, :], (0.0,), scratch=scratch[:1, :half], out=ysums)
+        # the samples are no longer needed: their buffer is the scratch from here on
+        Moments.power_sums(ws[:2], shifts, scratch=flat[:2 * nb].reshape(2, nb), out=csums)
+        raw = ws[2:5]                                  # inv, z^2, mu*var: S1, S2 (S4)
+        p = np.multiply(raw, raw, out=flat[2 * nb:5 * nb].reshape(3, nb))
+        rsums[0, :3] += np.add.reduce(raw, axis=1)
+        rsums[1, :3] += np.add.reduce(p, axis=1)
+        p2 = p[:2]
+        p2 *= p2                                       # inv^4, z^8
+        rsums[3, :2] += np.add.reduce(p2, axis=1)
+        y2 = np.multiply(y, y, out=flat[5 * nb:5 * nb + half])
+        rsums[1, 3] += np.add.reduce(y2)
+        y2 *= y2
+        rsums[3, 3] += np.add.reduce(y2)
         ny += half
-    moments = Moments.from_power_sums(_STACKED, size, shifts, sums).concat(
-        Moments.from_power_sums(("y_out",), ny, (0.0,), ysums))
+    rsums[2, :] = np.nan                               # not tracked: S3, S4 of mu*var, S1 of y
+    rsums[3, 2] = np.nan
+    rsums[0, 3] = np.nan
+    moments = Moments.from_power_sums(_CENTRAL, size, shifts, csums)
+    sums = PowerSums(_RAW, np.array([size, size, size, ny], dtype=np.int64), rsums)
     hists = {f"ks_{name}": PitHistogram.from_pit(law_q.cdf(np.concatenate(ks_values[name])),
                                                  bins=bins)
              for name, law_q in exact_laws.items()}
-    return {"moments": moments, **hists}
+    return {"moments": moments, "sums": sums, **hists}
 
 
 # ------------------------------------------------------------------------ comparison
@@ -296,7 +303,7 @@ def _exact_laws(m, ddof, eps):
     return laws
 
 
-def _moment_rows(acc, m, law, ddof, eps):
+def _moment_rows(acc, sums, m, law, ddof, eps):
     """(quantity, result, theory, estimator-variance-finite) for every checked moment."""
     import noise_theory as nt
 
@@ -331,7 +338,7 @@ def _moment_rows(acc, m, law, ddof, eps):
                  gauss or _finite_moment(law, 8),
                  _null_var_stderr(nt.variance_noise(m, ddof=ddof), acc.count("xi_sigma"))
                  if gauss else math.nan))
-    rows.append((acc.mean_result("xi_mu_xi_sigma", label="Cov[xi_mu,xi_sigma]"), cov,
+    rows.append((sums.mean_result("xi_mu_xi_sigma", label="Cov[xi_mu,xi_sigma]"), cov,
                  gauss or _finite_moment(law, 6)))
     if gauss:
         s1 = float(nt.scale_moment(m, 1, ddof=ddof, eps=eps))
@@ -349,13 +356,13 @@ def _moment_rows(acc, m, law, ddof, eps):
         ey2 = (1.0 + 1.0 / m) * s2
     else:
         s1 = s2 = s4 = ez2 = ez4 = ey2 = math.nan
-    rows.append((acc.mean_result("inv_scale", label="E[sigma/sigma_B]"), s1,
+    rows.append((sums.mean_result("inv_scale", label="E[sigma/sigma_B]"), s1,
                  math.isfinite(s2) or not gauss))
-    rows.append((acc.raw_moment_result("inv_scale", 2, label="E[sigma^2/sigma_B^2]"), s2,
+    rows.append((sums.raw_moment_result("inv_scale", 2, label="E[sigma^2/sigma_B^2]"), s2,
                  math.isfinite(s4) or not gauss))
-    rows.append((acc.mean_result("z_in2", label="E[z_in^2]"), ez2, True))
-    rows.append((acc.raw_moment_result("z_in2", 2, label="E[z_in^4]"), ez4, True))
-    rows.append((acc.raw_moment_result("y_out", 2, label="E[y_out^2]"), ey2,
+    rows.append((sums.mean_result("z_in2", label="E[z_in^2]"), ez2, True))
+    rows.append((sums.raw_moment_result("z_in2", 2, label="E[z_in^4]"), ez4, True))
+    rows.append((sums.raw_moment_result("y_out", 2, label="E[y_out^2]"), ey2,
                  math.isfinite(s4) or not gauss))
     return rows
 
@@ -546,7 +553,7 @@ def simulate_bn(m, samples, *, dist="normal", df=None, ddof=0, eps=0.0, alpha=0.
                          workers=workers, executor=executor, progress=progress,
                          desc=f"simulate bn m={m}")
     acc = run.accumulator
-    rows = _moment_rows(acc["moments"], m, law, ddof, eps)
+    rows = _moment_rows(acc["moments"], acc["sums"], m, law, ddof, eps)
     ks_results = [(name, _KS_LAW_NAMES[name], acc[f"ks_{name}"].ks(), acc[f"ks_{name}"].cvm())
                   for name in laws]
     moments, ks, level = _verdicts(rows, ks_results, alpha)

@@ -40,7 +40,8 @@ def test_kernel_matches_naive_reimplementation(monkeypatch, m, ddof, eps, dist):
     law = input_law(dist)
     size = 64 * 3 + 17
     seq = np.random.SeedSequence(99, spawn_key=(4,))
-    got = bn_kernel(seq, size, m=m, law=law, ddof=ddof, eps=eps)["moments"]
+    out = bn_kernel(seq, size, m=m, law=law, ddof=ddof, eps=eps)
+    got, sums = out["moments"], out["sums"]
     rng = np.random.default_rng(seq)
     parts = {name: [] for name in _bn_sim.QUANTITIES}
     for start in range(0, size, 64):
@@ -56,16 +57,28 @@ def test_kernel_matches_naive_reimplementation(monkeypatch, m, ddof, eps, dist):
         parts["inv_scale"].append(1 / scale)
         parts["z_in2"].append(((x[0] - mu) / scale) ** 2)
         parts["y_out"].append((x[0, half:2 * half] - mu[:half]) / scale[:half])
-    ref = Moments.from_data({k: np.concatenate(v) for k, v in parts.items()})
-    for name in _bn_sim.QUANTITIES:
+    data = {k: np.concatenate(v) for k, v in parts.items()}
+    ref = Moments.from_data(data)
+    for name in _bn_sim._CENTRAL:      # central moments, two-pass reference
         j, i = got.names.index(name), ref.names.index(name)
-        assert got.n[j] == ref.n[i]
         n = ref.n[i]
+        assert got.n[j] == n
         r = abs(ref.mean[i]) + math.sqrt(ref.m2[i] / n)   # magnitude of the quantity
         assert got.mean[j] == pytest.approx(ref.mean[i], rel=1e-10, abs=1e-12 * r)
         for k in (2, 3, 4):   # rounding of power sums is relative to n r^k
             a, b = getattr(got, f"m{k}")[j], getattr(ref, f"m{k}")[i]
             assert a == pytest.approx(b, rel=1e-8, abs=1e-10 * n * r**k), (name, k)
+    tracked = {"inv_scale": (1, 2, 4), "z_in2": (1, 2, 4), "xi_mu_xi_sigma": (1, 2),
+               "y_out": (2, 4)}
+    for name, powers in tracked.items():   # raw power sums, direct reference
+        j = sums.names.index(name)
+        assert sums.n[j] == data[name].size
+        for p in (1, 2, 3, 4):
+            want = np.sum(data[name] ** p)
+            if p in powers:
+                assert sums.sums[p - 1, j] == pytest.approx(want, rel=1e-10), (name, p)
+            else:
+                assert math.isnan(sums.sums[p - 1, j])
 
 
 def test_block_size_fixed_by_m():
