@@ -6,7 +6,8 @@ run_chunks        Monte Carlo engine: seeded blocks, chunks on threads/processes
 RunResult         what run_chunks returns (accumulator, n, seed entropy, blocks, seconds)
 block_seed        the SeedSequence of one block (stream keyed by block index)
 Moments           mergeable count/mean/central moments (order <= 4) of named quantities
-PitHistogram      mergeable histogram of F(x) for Kolmogorov-Smirnov tests in bounded memory
+PowerSums         mergeable raw power sums (E[x], E[x^2] with standard errors), cheapest summary
+PitHistogram      mergeable histogram of F(x): KS test and Cramer-von Mises bounds in bounded memory
 KSResult          KS statistic and p-value bounds from a PitHistogram
 SimulationResult  estimate, standard error and n (the result of every simulator)
 simulate_bn(m, samples, *, dist, df, ddof, eps, alpha, rng, workers, ...)  BN noise by Monte Carlo vs noise_theory
@@ -35,7 +36,7 @@ simulate_drift_scan(m, momenta, *, drift, steps, n_chains, window, fast, rng, wo
 DriftScan         what simulate_drift_scan returns (MSE per momentum, simulated best, seed entropy)
 """
 
-from ._accumulators import KSResult, Moments, PitHistogram, SimulationResult
+from ._accumulators import KSResult, Moments, PitHistogram, PowerSums, SimulationResult
 from ._bn_sim import BNSimulation, KSCheck, MomentCheck, simulate_bn
 from ._distributions import InputLaw, input_law
 from ._engine import RunResult, block_seed, run_chunks
@@ -48,7 +49,8 @@ from ._gamma_decay import GammaDecayResult, GammaDecayRow, gamma_decay_experimen
 from ._mbn_sim import DriftScan, MbnSimulation, mbn_chains, simulate_drift_scan, simulate_mbn
 
 __all__ = [
-    "KSResult", "Moments", "PitHistogram", "RunResult", "SimulationResult", "block_seed",
+    "KSResult", "Moments", "PitHistogram", "PowerSums", "RunResult", "SimulationResult",
+    "block_seed",
     "run_chunks",
     "simulate_bn", "BNSimulation", "MomentCheck", "KSCheck", "input_law", "InputLaw",
     "build_report", "ReportResult",
