@@ -215,3 +215,27 @@ def test_cvm_bounds_tighten_with_bins_and_detect_wrong_law():
     lo_bad, _ = PitHistogram.from_pit(stats.norm(scale=1.03).cdf(x), bins=1 << 14).cvm()
     assert lo_bad > 0.743                                          # rejected at 1%
     assert all(math.isnan(v) for v in PitHistogram.empty(bins=4).cvm())
+
+
+def test_power_sums_accumulator():
+    from simulations import PowerSums
+
+    x = np.random.default_rng(8).exponential(size=3000)
+    a = PowerSums.from_data({"x": x[:1000]}).merge(PowerSums.from_data({"x": x[1000:]}))
+    assert a.count("x") == 3000
+    r1, r2 = a.mean_result("x"), a.raw_moment_result("x", 2)
+    assert r1.estimate == pytest.approx(x.mean(), rel=1e-12)
+    assert r1.stderr == pytest.approx(x.std(ddof=0) / math.sqrt(2999), rel=1e-9)
+    assert r2.estimate == pytest.approx(np.mean(x**2), rel=1e-12)
+    assert r2.stderr == pytest.approx(np.std(x**2, ddof=0) / math.sqrt(2999), rel=1e-9)
+    # agrees with the central-moment accumulator (independent arithmetic)
+    m = Moments.from_data({"x": x}).raw_moment_result("x", 2)
+    assert r2.stderr == pytest.approx(m.stderr, rel=1e-9)
+    with pytest.raises(ValueError, match="same names"):
+        a.merge(PowerSums.from_data({"y": x}))
+    with pytest.raises(ValueError, match=r"`power` must be 1 or 2; got power=4"):
+        a.raw_moment_result("x", 4)
+    with pytest.raises(KeyError, match="no quantity 'y'"):
+        a.mean_result("y")
+    empty = PowerSums.from_data({"x": np.array([])})
+    assert math.isnan(empty.mean_result("x").estimate)
