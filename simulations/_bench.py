@@ -52,10 +52,10 @@ def _time(fn):
 
 
 def _rates(fns, units, seconds, *, min_repeats=3):
-    """Median ``units[i]`` per second of each callable ``fns[i]``, timed in turn (interleaved) so that a load
-    change on the machine affects all of them alike. Each call should take a fraction of
-    `seconds`; calls are repeated until `seconds` per callable are used (at least
-    `min_repeats` times)."""
+    """Median ``units[i]`` per second of each callable ``fns[i]``, timed in turn
+    (interleaved) so that a load change on the machine affects all of them alike. Each
+    call should take a fraction of `seconds`; calls are repeated until `seconds` per
+    callable are used (at least `min_repeats` times)."""
     for fn in fns:
         fn()  # warm up (buffers, caches, imports)
     times = [[] for _ in fns]

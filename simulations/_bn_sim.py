@@ -43,9 +43,6 @@ _CENTRAL = QUANTITIES[:2]
 #: summarised by raw power sums (:class:`PowerSums`): E[q] and E[q^2] are reported
 _RAW = QUANTITIES[2:]
 
-#: Quantities with a Kolmogorov-Smirnov histogram (Gaussian input only).
-KS_QUANTITIES = ("xi_mu", "xi_sigma", "z_in", "y_out")
-
 #: Samples per sub-block: the (m, batches) array processed at once (cache-resident).
 _SUB_SAMPLES = 1 << 17
 #: Sub-blocks per block (per random stream); amortises the per-block fixed costs.

@@ -21,7 +21,8 @@ exact laws are also checked with Kolmogorov-Smirnov tests. The seed entropy is p
 def add_parser(subparsers, common):
     from ._distributions import DISTRIBUTIONS
 
-    p = subparsers.add_parser("bn", parents=[common], help="simulate BN noise and compare with theory",
+    p = subparsers.add_parser("bn", parents=[common],
+                              help="simulate BN noise and compare with theory",
                               description=_DESCRIPTION)
     p.add_argument("--batch-size", "-m", type=batch_size_type, nargs="+", default=[2, 4, 8, 16],
                    metavar="M", help="batch sizes (integers >= 2; default 2 4 8 16)")

@@ -11,7 +11,7 @@ import pytest
 from scipy import stats
 
 import noise_theory as nt
-from simulations import Moments, block_seed, run_chunks, simulate_bn
+from simulations import Moments, run_chunks, simulate_bn
 from simulations import _bn_sim
 from simulations._bn_sim import bn_block_size, bn_kernel
 from simulations._distributions import input_law
