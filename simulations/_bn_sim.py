@@ -253,11 +253,15 @@ class BNSimulation:
     verdict : str
         ``"agree"`` if no test disagrees, else ``"disagree"``.
     entropy : int
-        Seed entropy; ``simulate_bn(..., rng=entropy)`` replays the run bit for bit.
+        Seed entropy. ``simulate_bn(..., rng=np.random.SeedSequence(entropy,
+        spawn_key=spawn_key))`` replays the run bit for bit (just ``rng=entropy`` when
+        `spawn_key` is empty, e.g. after ``rng=<int>``).
     block_size : int
         Batches per random stream (fixed by m).
     seconds : float
         Wall-clock time.
+    spawn_key : tuple
+        Spawn key of the seed sequence used (see `entropy`).
     """
 
     m: int
@@ -274,6 +278,7 @@ class BNSimulation:
     entropy: int
     block_size: int
     seconds: float
+    spawn_key: tuple = ()
 
 
 class _ScaledLaw:
@@ -557,4 +562,4 @@ def simulate_bn(m, samples, *, dist="normal", df=None, ddof=0, eps=0.0, alpha=0.
     bad = any(c.verdict == "disagree" for c in moments + ks)
     return BNSimulation(m, law.name, ddof, eps, batches, batches * m, moments, ks, alpha,
                         level, "disagree" if bad else "agree", run.entropy, block,
-                        run.seconds)
+                        run.seconds, run.spawn_key)

@@ -308,3 +308,13 @@ def test_verdict_rules():
                                             "agree", "disagree", "agree", "disagree"]
     assert level == pytest.approx(0.01 / 5)      # Bonferroni: rows d-h (finite theory, ok)
     assert moments[6].z == pytest.approx(-0.5) and moments[7].z == pytest.approx(5.0)
+
+
+def test_replay_from_entropy_and_spawn_key():
+    """A Generator or a spawned SeedSequence as rng: entropy + spawn_key replay the run."""
+    for rng in (np.random.default_rng(5), np.random.SeedSequence(9, spawn_key=(8,))):
+        sim = simulate_bn(4, 100_000, rng=rng, workers=2, ks_batches=1000)
+        assert sim.spawn_key != ()
+        again = simulate_bn(4, 100_000, workers=1, ks_batches=1000,
+                            rng=np.random.SeedSequence(sim.entropy, spawn_key=sim.spawn_key))
+        assert _fingerprint(again) == _fingerprint(sim)
