@@ -35,6 +35,16 @@ def ks_pvalue(sample, cdf):
     return float(res.statistic), float(res.pvalue)
 
 
+# ------------------------------------------------------------------ figures
+def _figure(section, name, caption, *, figsize, ncols=1):
+    """Add a matplotlib figure (no pyplot, so no global state) to `section`; return its axes."""
+    from matplotlib.figure import Figure as MplFigure
+
+    fig = MplFigure(figsize=figsize, layout="constrained")
+    section.figures.append(Figure(name, caption, fig))
+    return fig.subplots(1, ncols) if ncols > 1 else fig.subplots()
+
+
 # ------------------------------------------------------------------ sympy route
 def _sympy(name, key=None):
     """Numeric (lambdified) function of the result `key` of the sympy derivation `name`."""
@@ -66,7 +76,8 @@ def _bn_sims(ctx):
     if "bn" not in ctx.cache:
         ctx.cache["bn"] = {
             m: simulate_bn(m, _bn_samples(ctx, m), rng=ctx.seed_sequence(1000 + m),
-                           workers=ctx.workers, progress=False)
+                           workers=ctx.workers, ks_batches=ctx.size(1 << 16, 1 << 20),
+                           progress=False)
             for m in BN_BATCH_SIZES}
     return ctx.cache["bn"]
 
@@ -201,17 +212,14 @@ def _bn_scale_moments(ctx, section):
 
 
 def _bn_figures(ctx, section):
-    from matplotlib.figure import Figure as MplFigure
-
     from ._plots import plot_noise_densities
 
-    fig = MplFigure(figsize=(11, 4.2), layout="constrained")
-    a1, a2 = fig.subplots(1, 2)
+    a1, a2 = _figure(
+        section, "noise_densities", "Densities of the additive noise xi_mu (left) and the "
+        "multiplicative noise xi_sigma (right) for batch sizes 2..64: both laws depend on m "
+        "only.", figsize=(11, 4.2), ncols=2)
     plot_noise_densities((2, 4, 8, 16, 32, 64), which="mean", ax=a1)
     plot_noise_densities((2, 4, 8, 16, 32, 64), which="variance", ax=a2)
-    section.figures.append(Figure(
-        "noise_densities", "Densities of the additive noise xi_mu (left) and the multiplicative "
-        "noise xi_sigma (right) for batch sizes 2..64: both laws depend on m only.", fig))
 
 
 BN_SECTION = SectionSpec(
@@ -341,17 +349,14 @@ def _output_eps(ctx, section):
 
 
 def _output_figure(ctx, section):
-    from matplotlib.figure import Figure as MplFigure
-
     from ._plots import plot_output_laws
 
-    fig = MplFigure(figsize=(14, 3.8), layout="constrained")
-    for ax, m in zip(fig.subplots(1, 4), (2, 3, 4, 8)):
+    axes = _figure(
+        section, "output_laws", "In-batch (what training computes, bounded by sqrt(m-1)) "
+        "against out-of-batch (scaled t) laws of the normalised output at small batch sizes; "
+        "the gap closes as m grows.", figsize=(14, 3.8), ncols=4)
+    for ax, m in zip(axes, (2, 3, 4, 8)):
         plot_output_laws(m, ax=ax)
-    section.figures.append(Figure(
-        "output_laws", "In-batch (what training computes, bounded by sqrt(m-1)) against "
-        "out-of-batch (scaled t) laws of the normalised output at small batch sizes; the gap "
-        "closes as m grows.", fig))
 
 
 OUTPUT_SECTION = SectionSpec(
@@ -593,24 +598,19 @@ def _mbn_simulate(ctx, section):
 
 
 def _mbn_schedule_figure(ctx, section):
-    from matplotlib.figure import Figure as MplFigure
-
     from ._plots import plot_schedule
 
-    fig = MplFigure(figsize=(12, 4.4), layout="constrained")
-    a, b = fig.subplots(1, 2)
+    a, b = _figure(
+        section, "schedule", f"The paper's schedule (T = {MBN_EPOCHS}, m0 = {MBN_M0}): "
+        "training momentum lambda(t) with the inference momentum tau (dashed) and the "
+        "effective batch size over epochs, for several batch sizes.", figsize=(12, 4.4),
+        ncols=2)
     plot_schedule((2, 4, 8, 16), epochs=MBN_EPOCHS, m0=MBN_M0, ax=a)
     plot_schedule((2, 4, 8, 16), epochs=MBN_EPOCHS, m0=MBN_M0, quantity="effective_batch_size",
                   ax=b)
-    section.figures.append(Figure(
-        "schedule", f"The paper's schedule (T = {MBN_EPOCHS}, m0 = {MBN_M0}): training momentum "
-        "lambda(t) with the inference momentum tau (dashed) and the effective batch size over "
-        "epochs, for several batch sizes.", fig))
 
 
 def _mbn_figures(ctx, section):
-    from matplotlib.figure import Figure as MplFigure
-
     from ._mbn_sim import mbn_chains
     from ._plots import plot_mbn_trajectory, plot_noise_vs_batch_size
 
@@ -620,31 +620,28 @@ def _mbn_figures(ctx, section):
         for key, q in (("BN mean", "Var[xi_mu]"), ("BN variance", "Var[xi_sigma]")):
             pts = [(m, *_sd(bn[m], q)) for m in BN_BATCH_SIZES]
             sims[key] = tuple(list(v) for v in zip(*pts))
-    fig = MplFigure(figsize=(8, 5.2), layout="constrained")
-    plot_noise_vs_batch_size(np.arange(2, 257), m0=MBN_M0, simulated=sims, ax=fig.subplots())
-    section.figures.append(Figure(
-        "noise_vs_batch_size", "Standard deviation of the noises against batch size (log-log): "
-        "plain BN (solid) and MBN at the end of the paper's schedule, lambda(T) = 1 - m/m0 "
-        "(dashed); simulated points with 95% confidence bars (BN: raw batches; MBN: "
-        "stationary chains).", fig))
+    ax = _figure(
+        section, "noise_vs_batch_size", "Standard deviation of the noises against batch size "
+        "(log-log): plain BN (solid) and MBN at the end of the paper's schedule, lambda(T) = "
+        "1 - m/m0 (dashed); simulated points with 95% confidence bars (BN: raw batches; MBN: "
+        "stationary chains).", figsize=(8, 5.2))
+    plot_noise_vs_batch_size(np.arange(2, 257), m0=MBN_M0, simulated=sims, ax=ax)
     paper, sim = ctx.cache["mbn_paper_m4"]
     it = MBN_ITERATIONS
     record = np.arange(it, paper.size + 1, 10 * it)
     dense = simulate_mbn_sd(sim.m, paper, record, ctx)
     _, path_mu, path_var = mbn_chains(sim.m, paper, n_chains=1, record=np.arange(1, paper.size + 1),
                                       fast=True, rng=ctx.seed_sequence(7300))
-    fig = MplFigure(figsize=(12, 4.4), layout="constrained")
-    a, b = fig.subplots(1, 2)
+    a, b = _figure(
+        section, "mbn_trajectory", f"MBN noise over training at m = {sim.m} under the paper's "
+        f"schedule (T = {MBN_EPOCHS} epochs of {it} steps): exact 95% band (mean noise) and "
+        "moment-matched Gamma band (variance noise), one simulated chain, and simulated "
+        "standard deviations with 95% bars.", figsize=(12, 4.4), ncols=2)
     for ax, which, path, (sd, se) in ((a, "mean", path_mu[:, 0], dense[0]),
                                       (b, "variance", path_var[:, 0], dense[1])):
         plot_mbn_trajectory(sim.m, paper, which=which, iterations_per_epoch=it, ax=ax,
                             simulated={"steps": record - 1, "sd": sd, "sd_stderr": se,
                                        "path": path})
-    section.figures.append(Figure(
-        "mbn_trajectory", f"MBN noise over training at m = {sim.m} under the paper's schedule "
-        f"(T = {MBN_EPOCHS} epochs of {it} steps): exact 95% band (mean noise) and "
-        "moment-matched Gamma band (variance noise), one simulated chain, and simulated "
-        "standard deviations with 95% bars.", fig))
 
 
 def simulate_mbn_sd(m, momenta, record, ctx):
@@ -759,19 +756,15 @@ def _regularizer(ctx, section):
 
 
 def _regularizer_figure(ctx, section):
-    from matplotlib.figure import Figure as MplFigure
-
     from ._plots import plot_regularizer_strength
 
-    fig = MplFigure(figsize=(12, 4.4), layout="constrained")
-    a, b = fig.subplots(1, 2)
+    a, b = _figure(
+        section, "regularizer", "Left: the exact coefficients of Var(eta)/gamma^2 against batch "
+        "size, with their large-m series. Right: relative error of the second-order expected "
+        "logistic loss against exact quadrature.", figsize=(12, 4.4), ncols=2)
     plot_regularizer_strength(ax=a)
     plot_regularizer_strength(quantity="error", h=REG_H[1:] + (-1.0,), gamma=REG_GAMMA,
                               beta=REG_BETA, ax=b)
-    section.figures.append(Figure(
-        "regularizer", "Left: the exact coefficients of Var(eta)/gamma^2 against batch size, "
-        "with their large-m series. Right: relative error of the second-order expected "
-        "logistic loss against exact quadrature.", fig))
 
 
 REG_SECTION = SectionSpec(
@@ -835,8 +828,6 @@ def _nongaussian(ctx, section):
 
 
 def _nongaussian_figure(ctx, section):
-    from matplotlib.figure import Figure as MplFigure
-
     from ._plots import plot_kurtosis_effect
 
     pts = section.data["nongaussian_variance_ratio"][1]
@@ -845,12 +836,11 @@ def _nongaussian_figure(ctx, section):
         sims.setdefault(f"simulated: {label}", ([], [], [], []))
         for lst, v in zip(sims[f"simulated: {label}"], (m, k, ratio, se)):
             lst.append(v)
-    fig = MplFigure(figsize=(8, 5), layout="constrained")
-    plot_kurtosis_effect(NONGAUSSIAN_BATCH_SIZES, simulated=sims, ax=fig.subplots())
-    section.figures.append(Figure(
-        "kurtosis_effect", "Variance of the variance noise relative to Gaussian input, against "
-        "the input's excess kurtosis (lines: theory per batch size; points: simulated input "
-        "laws with 95% bars, coloured by batch size).", fig))
+    ax = _figure(
+        section, "kurtosis_effect", "Variance of the variance noise relative to Gaussian input, "
+        "against the input's excess kurtosis (lines: theory per batch size; points: simulated "
+        "input laws with 95% bars, coloured by batch size).", figsize=(8, 5))
+    plot_kurtosis_effect(NONGAUSSIAN_BATCH_SIZES, simulated=sims, ax=ax)
 
 
 NONGAUSSIAN_SECTION = SectionSpec(
