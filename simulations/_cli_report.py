@@ -45,7 +45,7 @@ def run(args):
         if args.json:
             print_json({"seed": entropy, "figures_dir": args.figures_only, "figures": names})
         else:
-            print(f"seed: {entropy}\nwrote {len(names)} figures to {args.figures_only}: "
+            print(f"seed: {entropy}\nwrote {len(names)} figure(s) to {args.figures_only}: "
                   + ", ".join(names))
         return 0
     res = build_report(args.out, full=args.full, rng=seq, workers=args.workers,

@@ -194,3 +194,21 @@ def test_cli_json_and_force(tmp_path, capsys, monkeypatch):
     assert main(["report", "--out", str(out), "--force"]) == 0
     text = capsys.readouterr().out
     assert re.search(r"seed\s.*\n.*\n\s*\d{10,}", text) and "every claim agrees" in text
+
+
+def test_cli_figures_only_is_deterministic(tmp_path, capsys, monkeypatch):
+    """`--figures-only DIR` (how docs/figures is regenerated): PNGs only, same bytes per seed."""
+    import simulations._report_checks as checks
+
+    monkeypatch.setattr(checks, "SECTIONS",
+                        tuple(s for s in checks.SECTIONS if s.key == "regularizer"))
+    figdir = tmp_path / "figs"
+    assert main(["report", "--seed", "3", "--figures-only", str(figdir), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["seed"] == 3 and data["figures"] == ["regularizer"]
+    first = (figdir / "regularizer.png").read_bytes()
+    assert first[:8] == b"\x89PNG\r\n\x1a\n" and sorted(p.name for p in figdir.iterdir()) == [
+        "regularizer.png"]
+    assert main(["report", "--seed", "3", "--figures-only", str(figdir)]) == 0
+    assert (figdir / "regularizer.png").read_bytes() == first
+    assert "wrote 1 figure(s)" in capsys.readouterr().out
