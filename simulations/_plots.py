@@ -94,8 +94,10 @@ def plot_noise_densities(m=(2, 4, 8, 16, 32, 64), *, which="variance", ax=None):
     Examples
     --------
     >>> import matplotlib; matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> fig, ax = plt.subplots()
     >>> from simulations import plot_noise_densities
-    >>> ax = plot_noise_densities([2, 8, 32], which="mean")
+    >>> ax = plot_noise_densities([2, 8, 32], which="mean", ax=ax)
     >>> ax.get_xlabel()
     'additive noise $\\xi_\\mu = (\\mu_B - \\mu)/\\sigma$'
     """
@@ -151,6 +153,17 @@ def plot_noise_vs_batch_size(m=None, *, m0=32, simulated=None, ax=None):
     Returns
     -------
     matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> fig, ax = plt.subplots()
+    >>> from simulations import plot_noise_vs_batch_size
+    >>> ax = plot_noise_vs_batch_size([2, 4, 8, 16, 32, 64], simulated={
+    ...     "BN mean": ([2, 8], [0.71, 0.35], [0.01, 0.01])}, ax=ax)
+    >>> ax.get_xscale(), ax.get_yscale()
+    ('log', 'log')
     """
     from noise_theory import ema_mean_noise, ema_variance_noise, mean_noise, variance_noise
 
@@ -204,6 +217,15 @@ def plot_output_laws(m, *, ax=None):
     Returns
     -------
     matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> fig, ax = plt.subplots()
+    >>> from simulations import plot_output_laws
+    >>> plot_output_laws(3, ax=ax).get_title()
+    'm = 3'
     """
     from noise_theory import bn_output
     from scipy.stats import norm
@@ -269,6 +291,16 @@ def plot_kurtosis_effect(m=(4, 16, 64), *, excess_kurtosis=None, simulated=None,
     Returns
     -------
     matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> fig, ax = plt.subplots()
+    >>> from simulations import plot_kurtosis_effect
+    >>> ax = plot_kurtosis_effect([4, 64], ax=ax)
+    >>> [t.get_text() for t in ax.get_legend().get_texts()]
+    ['theory, m = 4', 'theory, m = 64']
     """
     from noise_theory import batch_statistics_moments
 
@@ -318,6 +350,16 @@ def plot_schedule(m=(2, 4, 8, 16), *, epochs=200, m0=32, tau0=0.9, quantity="mom
     Returns
     -------
     matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> fig, ax = plt.subplots()
+    >>> from simulations import plot_schedule
+    >>> ax = plot_schedule([2, 8], quantity="effective_batch_size", ax=ax)
+    >>> ax.get_yscale()
+    'log'
     """
     from noise_theory import effective_batch_size, inference_momentum, paper_momentum
     from noise_theory._validation import choice
@@ -379,6 +421,17 @@ def plot_mbn_trajectory(m, momenta, *, which="mean", iterations_per_epoch=1, sim
     Returns
     -------
     matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> fig, ax = plt.subplots()
+    >>> from noise_theory import momentum_schedule
+    >>> from simulations import plot_mbn_trajectory
+    >>> lam = momentum_schedule("paper", m=4, epochs=20, iterations_per_epoch=10)
+    >>> plot_mbn_trajectory(4, lam, iterations_per_epoch=10, ax=ax).get_xlabel()
+    'epoch'
     """
     from noise_theory import noise_trajectory
     from noise_theory._validation import choice
@@ -448,6 +501,15 @@ def plot_regularizer_strength(m=None, *, quantity="strength", family="logistic",
     Returns
     -------
     matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> fig, ax = plt.subplots()
+    >>> from simulations import plot_regularizer_strength
+    >>> plot_regularizer_strength([4, 16, 64], ax=ax).get_yscale()
+    'log'
     """
     from noise_theory import expected_glm_loss, glm_regularizer, regularizer_strength
     from noise_theory._validation import choice

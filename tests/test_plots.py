@@ -145,3 +145,13 @@ def test_errors(call, match):
     with pytest.raises((ValueError, TypeError), match=match):
         call()
     plt.close("all")
+
+
+def test_docstring_examples():
+    import doctest
+
+    import simulations._plots as mod
+
+    result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS)
+    plt.close("all")
+    assert result.attempted >= 15 and result.failed == 0

@@ -212,3 +212,12 @@ def test_cli_figures_only_is_deterministic(tmp_path, capsys, monkeypatch):
     assert main(["report", "--seed", "3", "--figures-only", str(figdir)]) == 0
     assert (figdir / "regularizer.png").read_bytes() == first
     assert "wrote 1 figure(s)" in capsys.readouterr().out
+
+
+def test_docstring_examples():
+    import doctest
+
+    import simulations._report as mod
+
+    result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS)
+    assert result.attempted >= 4 and result.failed == 0
