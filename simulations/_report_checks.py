@@ -778,7 +778,11 @@ REG_SECTION = SectionSpec(
 #: (label, dist, df): input laws with a finite 8th moment, so that the simulated variance of
 #: the batch variance has a trustworthy standard error.
 NONGAUSSIAN_LAWS = (("uniform", "uniform", None), ("laplace", "laplace", None),
-                    ("t(10)", "t", 10.0), ("exponential", "exponential", None))
+                    ("t(10)", "t", 10.0), ("exponential", "exponential", None),
+                    ("ReLU(N(0,1))", "relu", None))
+#: BN's eps for the ReLU input (a ReLU batch is all zeros with probability 2^-m); eps does not
+#: enter the batch statistics, only the normalised outputs.
+RELU_EPS = 1e-5
 NONGAUSSIAN_BATCH_SIZES = (4, 16, 64)
 
 
@@ -795,6 +799,7 @@ def _nongaussian(ctx, section):
         law = input_law(dist, df=df)
         for m in NONGAUSSIAN_BATCH_SIZES:
             sim = simulate_bn(m, _bn_samples(ctx, m) // 2, dist=dist, df=df,
+                              eps=RELU_EPS if dist == "relu" else 0.0,
                               rng=ctx.seed_sequence(5000 + 100 * k + m), workers=ctx.workers,
                               ks_batches=0, progress=False)
             th = batch_statistics_moments(m, skewness=law.skewness,
@@ -818,8 +823,8 @@ def _nongaussian(ctx, section):
               "vs the sympy derivation `nongaussian_statistics` (power-sum moment algebra) "
               "vs Monte Carlo (`simulate_bn(..., dist=...)`).", tuple(rows_var)),
         Claim("ng_cov", "Skewness couples the noises: Cov(xi_mu, xi_sigma) = mu3 (m-1)/m^2",
-              "For skewed input (exponential) the mean and variance noises are correlated; "
-              "for symmetric input they are not.",
+              "For skewed input (exponential, ReLU outputs) the mean and variance noises are "
+              "correlated; for symmetric input they are not.",
               "closed form `batch_statistics_moments(...).cov` vs the sympy derivation vs "
               "Monte Carlo.", tuple(rows_cov)),
     ]
@@ -848,7 +853,9 @@ NONGAUSSIAN_SECTION = SectionSpec(
     "For any input law with finite moments, the batch mean keeps Var = 1/m but the variance "
     "noise depends on the fourth moment, and skewness correlates the two noises (THEORY.md "
     "section 3). Input laws with a finite eighth moment, so that the simulated variance of "
-    "the batch variance has a trustworthy standard error.",
+    "the batch variance has a trustworthy standard error; the ReLU input is simulated with "
+    f"eps = {RELU_EPS:g} (an all-zero batch has probability 2^-m), which does not change the "
+    "batch statistics.",
     (_nongaussian, _nongaussian_figure))
 
 
