@@ -528,7 +528,7 @@ def _running(sections, seq, full, workers, progress, extra_steps=0):
         for spec in chosen:
             section = Section(key=spec.key, title=spec.title, intro=spec.intro)
             for task in spec.tasks:
-                bar.set_postfix_str(f"{spec.key}: {task.__name__.lstrip('_')}", refresh=False)
+                bar.set_postfix_str(f"{spec.key}: {task.__name__.lstrip('_')}", refresh=True)
                 task(ctx, section)
                 bar.update(1)
             built.append(section)

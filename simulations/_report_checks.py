@@ -470,18 +470,25 @@ MBN_ITERATIONS = 5          # steps per epoch in the simulated paper schedule
 MBN_RECORD_EPOCHS = (1, 50, 100, 150, 175, 200)
 
 
-def _mbn_trajectory_rows(label, m, momenta, sim, steps, rows):
-    """Theory (exact recursion) vs simulation at the recorded steps of one run."""
+def _mbn_trajectory_rows(label, m, momenta, sim, steps, rows, constant=None):
+    """Theory (exact recursion) vs simulation at the recorded steps of one run; for a
+    `constant` momentum also the sympy closed form of the finite-step EMA variance."""
     from noise_theory import noise_trajectory
 
     th = noise_trajectory(m, momenta)
+    factor = _sympy("mbn_noise", "finite_factor_batch_start")
+    e_ref = _sympy("mbn_noise", "variance_noise_mean")
     mse, e_var, v_var = sim.mean_noise_mse(), sim.variance_noise_mean(), sim.variance_noise_var()
     for k, t in enumerate(steps):
         p = {"schedule": label, "m": m, "step": int(t)}
-        for q, theory, r in (("Var xi_mu", th.mean_noise_var[t - 1], mse[k]),
-                             ("E xi_sigma", th.variance_noise_mean[t - 1], e_var[k]),
-                             ("Var xi_sigma", th.variance_noise_var[t - 1], v_var[k])):
-            rows.append(row({**p, "quantity": q}, theory, estimate=r.estimate,
+        f = None if constant is None else _call(factor, momentum=constant, steps=int(t))
+        for q, theory, r, ref in (
+                ("Var xi_mu", th.mean_noise_var[t - 1], mse[k], None if f is None else f / m),
+                ("E xi_sigma", th.variance_noise_mean[t - 1], e_var[k],
+                 None if f is None else _call(e_ref, m=m)),
+                ("Var xi_sigma", th.variance_noise_var[t - 1], v_var[k],
+                 None if f is None else f * 2 * (m - 1) / m**2)):
+            rows.append(row({**p, "quantity": q}, theory, reference=ref, estimate=r.estimate,
                             stderr=r.stderr, n=r.n))
 
 
@@ -525,16 +532,16 @@ def _mbn_simulate(ctx, section):
         if fast:
             ctx.cache["mbn_paper_m4"] = (paper, sim)
     record = [1, 2, 5, 10, 50, 200]
-    for key, (label, momenta) in enumerate((
-            ("constant 0.9", np.full(200, 0.9)),
+    for key, (label, momenta, constant) in enumerate((
+            ("constant 0.9", np.full(200, 0.9), 0.9),
             ("linear ramp", momentum_schedule("linear", m=8, epochs=40, iterations_per_epoch=5,
-                                              m0=MBN_M0)),
+                                              m0=MBN_M0), None),
             ("cosine ramp", momentum_schedule("cosine", m=8, epochs=40, iterations_per_epoch=5,
-                                              m0=MBN_M0)))):
+                                              m0=MBN_M0), None))):
         sim = simulate_mbn(8, momenta, n_chains=ctx.size(10_000, 400_000), record=record,
                            fast=True, rng=ctx.seed_sequence(7003 + key), workers=ctx.workers,
                            progress=False)
-        _mbn_trajectory_rows(label, 8, momenta, sim, record, rows_traj)
+        _mbn_trajectory_rows(label, 8, momenta, sim, record, rows_traj, constant=constant)
     sd_points = {"MBN mean": ([], [], []), "MBN variance": ([], [], [])}
     for m in (2, 4, 8, 16):
         lam = float(paper_momentum(T, T, m, m0=MBN_M0))
@@ -587,8 +594,10 @@ def _mbn_simulate(ctx, section):
               "from the exact joint law of (mu_B, sigma_B^2); and at m = 8 a constant momentum "
               "0.9 and linear and cosine ramps from 0 to 1 - m/m0 over 40 epochs of 5 steps, "
               "from the first batch on.",
-              "exact recursion `noise_trajectory(m, momenta)` vs Monte Carlo chains "
-              "(`simulate_mbn`, raw and fast paths).", tuple(rows_traj)),
+              "exact recursion `noise_trajectory(m, momenta)` vs, for the constant momentum, "
+              "the sympy closed form of the finite-step EMA variance (`mbn_noise`, "
+              "`finite_factor_batch_start`) vs Monte Carlo chains (`simulate_mbn`, raw and "
+              "fast paths).", tuple(rows_traj)),
         Claim("mbn_stationary_end", "Stationary MBN noise at the end point lambda(T) = 1 - m/m0",
               "Var xi_mu^MBN = (1-lambda)/((1+lambda) m) = 1/(2 m0 - m) and Var xi_sigma^MBN = "
               "(1-lambda)/(1+lambda) 2(m-1)/m^2, run until lambda^(2t) < 1e-9.",
