@@ -189,13 +189,13 @@ class Context:
         #: results shared between tasks and sections (e.g. simulated samples).
         self.cache = {}
 
-    def rng(self, key):
-        """A Generator for the stream `key` (an int): independent of which other checks run."""
-        seq = np.random.SeedSequence(self._seq.entropy, spawn_key=(*self._seq.spawn_key, key))
-        return np.random.default_rng(seq)
-
     def seed_sequence(self, key):
+        """The stream `key` (a fixed int per check): independent of which other checks run."""
         return np.random.SeedSequence(self._seq.entropy, spawn_key=(*self._seq.spawn_key, key))
+
+    def rng(self, key):
+        """A Generator on the stream `key`."""
+        return np.random.default_rng(self.seed_sequence(key))
 
     def size(self, default, full):
         """`default` samples normally, `full` with ``--full``."""
@@ -425,8 +425,9 @@ def build_report(out="bn-noise-report", *, full=False, rng=None, workers=None, f
         so an interrupted run leaves nothing half-written.
     full : bool, keyword-only
         Use many more Monte Carlo samples (resolves smaller effects; minutes, not seconds).
-    rng : None, int or SeedSequence, keyword-only
-        Seed of every random draw. ``None`` draws fresh entropy (recorded in the report).
+    rng : None, int, SeedSequence or Generator, keyword-only
+        Seed of every random draw. ``None`` draws fresh entropy (recorded in the report);
+        ``rng=result.seed`` replays a run.
     workers : int or None, keyword-only
         Threads for the simulators (None: all cores).
     force : bool, keyword-only
@@ -443,6 +444,21 @@ def build_report(out="bn-noise-report", *, full=False, rng=None, workers=None, f
     ReportResult
         Where it was written, the seed, how many checks and disagreements, the
         threshold used and the run time.
+
+    Raises
+    ------
+    FileExistsError
+        `out` exists and ``force`` is False.
+    ValueError
+        `workers` < 1, an unknown section key, or `alpha` outside (0, 1).
+
+    Notes
+    -----
+    Agreement: deterministic routes must match to each claim's ``rtol``/``atol``; a Monte
+    Carlo estimate agrees when :math:`|z| \le z_\text{crit}`, the two-sided Bonferroni
+    threshold for family-wise error rate `alpha` over all Monte Carlo tests of the run. Each
+    check draws from its own stream ``SeedSequence(entropy, spawn_key=(key,))``, and the
+    simulators' results do not depend on `workers`, so a seed reproduces the report.
 
     Examples
     --------
