@@ -415,7 +415,7 @@ def _claim_json(c, z_crit):
 # ------------------------------------------------------------------ the builder
 def build_report(out="bn-noise-report", *, full=False, rng=None, workers=None, force=False,
                  alpha=DEFAULT_ALPHA, sections=None, progress=None):
-    """Run the verification suite and write the report folder `out` atomically.
+    r"""Run the verification suite and write the report folder `out` atomically.
 
     Parameters
     ----------
