@@ -1,22 +1,24 @@
 """Throughput benchmarks: the BN simulator against the raw generator and a naive baseline.
 
-:func:`run_bench` measures in one run
+:func:`run_bench` measures in one run, all with the same bit generator (SFC64, the
+simulator's: :func:`simulations._bn_sim._block_generator`) and dtype (float64):
 
-(a) the raw generator: ``Generator(PCG64).standard_normal(out=buf)`` into a reused float64
-    buffer of 2^17 samples (the same bit generator, dtype and buffer size as the simulator);
+(a) the raw generator: ``Generator(SFC64).standard_normal(out=buf)`` into a reused float64
+    buffer of 2^17 samples (the simulator's sub-block size);
 (b) the BN simulator (:func:`simulations.run_chunks` with :func:`~simulations._bn_sim.bn_kernel`,
     one worker, every moment of every quantity; the KS subsample, a fixed cost per run, is
     off) at m = 2, 8 and 64, in input samples per second;
-(c) a naive numpy baseline: ``x = rng.standard_normal((batches, m)); x.mean(axis=1);
-    x.var(axis=1)`` on arrays of 2^20 samples;
+(c) a naive numpy baseline at m = 8: ``x = rng.standard_normal((batches, m));
+    x.mean(axis=1); x.var(axis=1)`` on fresh arrays of 2^20 samples;
 (d) the simulator at m = 8 on one worker against all cores.
 
 Other modules add their own benchmarks by appending a callable ``f(seconds) -> dict`` to
 :data:`EXTRA_BENCHMARKS`; each dict is merged into the result (and shown in the table).
-(a), (b) at m = 8 and (d) are timed in turn, call after call, on equal sample counts (4 Mi
-samples per call), and each rate is the median over the calls: a change of load on the
-machine hits all three alike, so ``ratio_to_rng`` and ``parallel_speedup`` are meaningful
-even when the absolute rates are not. The load average is reported with the numbers.
+(a), (b) at m = 8, (c) and (d) are timed in turn, call after call, on equal sample counts
+(4 Mi samples per call; the naive baseline as four arrays of 1 Mi), and each rate is the
+median over the calls: a change of load on the machine hits all four alike, so
+``ratio_to_rng``, ``speedup_vs_naive`` and ``parallel_speedup`` are meaningful even when
+the absolute rates are not. The load average is reported with the numbers.
 """
 
 from __future__ import annotations
@@ -73,8 +75,15 @@ def _rate(fn, units, seconds):
     return _rates([fn], [units], seconds)[0]
 
 
+def _generator():
+    """The simulator's generator (same bit generator) with a fixed seed."""
+    from ._bn_sim import _block_generator
+
+    return _block_generator(np.random.SeedSequence(12345))
+
+
 def _rng_fn(samples):
-    rng = np.random.Generator(np.random.PCG64(12345))
+    rng = _generator()
     buf = np.empty(_BUF)
     reps = max(1, samples // _BUF)
 
@@ -85,16 +94,19 @@ def _rng_fn(samples):
     return fill, reps * _BUF
 
 
-def _naive_fn(m):
-    rng = np.random.Generator(np.random.PCG64(12345))
+def _naive_fn(m, samples):
+    """The naive baseline on about `samples` samples, as arrays of 2^20 samples."""
+    rng = _generator()
     batches = (1 << 20) // m
+    reps = max(1, round(samples / (batches * m)))
 
     def naive():
-        x = rng.standard_normal((batches, m))
-        x.mean(axis=1)
-        x.var(axis=1)
+        for _ in range(reps):
+            x = rng.standard_normal((batches, m))
+            x.mean(axis=1)
+            x.var(axis=1)
 
-    return naive, batches * m
+    return naive, reps * batches * m
 
 
 def _simulator_fn(m, workers, batches):
@@ -123,8 +135,8 @@ def run_bench(*, seconds=1.0, batch_sizes=(2, 8, 64), workers=None):
     ----------
     seconds : float
         Time spent on each interleaved measurement (> 0); about
-        ``3 * seconds + (len(batch_sizes) - 1) * seconds / 2 + seconds / 2`` in total (at
-        least three calls each), plus the extra benchmarks.
+        ``4 * seconds + (len(batch_sizes) - 1) * seconds / 2`` in total (at least three
+        calls each), plus the extra benchmarks.
     batch_sizes : sequence of int
         Batch sizes for the simulator throughput (must include 8).
     workers : int, optional
@@ -154,12 +166,13 @@ def run_bench(*, seconds=1.0, batch_sizes=(2, 8, 64), workers=None):
         raise ValueError(f"`batch_sizes` must include 8; got batch_sizes={batch_sizes}.")
     workers = os.cpu_count() or 1 if workers is None else positive_int(workers, "workers")
     start = time.perf_counter()
-    # (a), (b) at m = 8 and (d): interleaved, equal sample counts per call
+    # (a), (b) at m = 8, (c) and (d): interleaved, equal sample counts per call
     b8 = _batches(8, 4 << 20, workers)
     rng_fill, rng_units = _rng_fn(8 * b8)
-    rng_rate, sim8, parallel = _rates(
-        [rng_fill, _simulator_fn(8, 1, b8), _simulator_fn(8, workers, b8)],
-        [rng_units, 8 * b8, 8 * b8], seconds)
+    naive_fn, naive_units = _naive_fn(8, 8 * b8)
+    rng_rate, sim8, naive, parallel = _rates(
+        [rng_fill, _simulator_fn(8, 1, b8), naive_fn, _simulator_fn(8, workers, b8)],
+        [rng_units, 8 * b8, naive_units, 8 * b8], seconds)
     sim = {}
     for m in batch_sizes:
         if m == 8:
@@ -167,8 +180,6 @@ def run_bench(*, seconds=1.0, batch_sizes=(2, 8, 64), workers=None):
             continue
         bm = _batches(m, 4 << 20, 1)
         sim[str(m)] = _rates([_simulator_fn(m, 1, bm)], [m * bm], seconds / 2)[0]
-    naive_fn, naive_units = _naive_fn(8)
-    naive = _rates([naive_fn], [naive_units], seconds / 2)[0]
     out = {
         "rng_samples_per_s": rng_rate,
         "simulator_samples_per_s": sim,

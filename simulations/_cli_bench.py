@@ -7,11 +7,13 @@ from ._cli import float_type, format_table, print_json
 __all__ = ["add_parser", "run"]
 
 _DESCRIPTION = """\
-Measure in one run: (a) the raw generator's normal samples per second (PCG64, float64),
-(b) the BN simulator's input samples per second at m = 2, 8, 64 on one worker, (c) a naive
-numpy baseline (x.mean(axis=1), x.var(axis=1) on a (batches, m) array), (d) the simulator on
-all cores against one. Ratios are at m = 8. Timings are medians; the load average is shown
-because other processes on the machine slow every number down.
+Measure in one run, all with the simulator's bit generator (SFC64) and dtype (float64):
+(a) the raw generator's normal samples per second, (b) the BN simulator's input samples
+per second at m = 2, 8, 64 on one worker, (c) a naive numpy baseline (x.mean(axis=1),
+x.var(axis=1) on a (batches, m) array), (d) the simulator on all cores against one. Ratios
+are at m = 8; (a), (b) at m = 8, (c) and (d) are timed in turn, call after call, so a load
+change hits them alike. Timings are medians; the load average is shown because other
+processes on the machine slow every number down.
 """
 
 

@@ -32,20 +32,17 @@ def _fingerprint(sim):
 # --------------------------------------------------------------------------- kernel
 @pytest.mark.parametrize("m, ddof, eps, dist", [(2, 0, 0.0, "normal"), (5, 1, 0.0, "normal"),
                                                 (8, 0, 1e-2, "laplace"),
-                                                (3, 0, 1e-3, "relu")])
-def test_kernel_matches_naive_reimplementation(monkeypatch, m, ddof, eps, dist):
-    """Independent route: regenerate the same numbers and compute every quantity with
-    plain numpy (two-pass var, explicit formulas), summarised by Moments.from_data."""
-    monkeypatch.setattr(_bn_sim, "_SUB_SAMPLES", 64 * m)  # several sub-blocks, one partial
-    law = input_law(dist)
-    size = 64 * 3 + 17
-    seq = np.random.SeedSequence(99, spawn_key=(4,))
-    out = bn_kernel(seq, size, m=m, law=law, ddof=ddof, eps=eps)
-    got, sums = out["moments"], out["sums"]
-    rng = np.random.default_rng(seq)
-    parts = {name: [] for name in _bn_sim.QUANTITIES}
-    for start in range(0, size, 64):
-        nb = min(64, size - start)
+                                                (3, 0, 1e-3, "relu"), (64, 0, 0.0, "normal"),
+                                                (6, 1, 0.5, "exponential")])
+def _naive_parts(seq, size, m, law, ddof, eps, sub=64):
+    """Independent route: regenerate the kernel's numbers (same stream, same (m, nb)
+    sub-blocks of `sub` batches) and compute every per-batch quantity with plain numpy
+    (np.mean, np.var with ddof, explicit formulas). Returns name -> list of per-sub-block
+    arrays, with "z_in" (unsquared) besides the kernel's quantities."""
+    rng = _bn_sim._block_generator(seq)        # the same numbers, from the same stream
+    parts = {name: [] for name in (*_bn_sim.QUANTITIES, "z_in")}
+    for start in range(0, size, sub):
+        nb = min(sub, size - start)
         x = law.sample(rng, np.empty((m, nb)))
         mu = x.mean(axis=0)
         var = x.var(axis=0, ddof=ddof)
@@ -55,8 +52,27 @@ def test_kernel_matches_naive_reimplementation(monkeypatch, m, ddof, eps, dist):
         parts["xi_sigma"].append(var)
         parts["xi_mu_xi_sigma"].append(mu * var)
         parts["inv_scale"].append(1 / scale)
+        parts["z_in"].append((x[0] - mu) / scale)
         parts["z_in2"].append(((x[0] - mu) / scale) ** 2)
         parts["y_out"].append((x[0, half:2 * half] - mu[:half]) / scale[:half])
+    return parts
+
+
+@pytest.mark.parametrize("m, ddof, eps, dist", [(2, 0, 0.0, "normal"), (5, 1, 0.0, "normal"),
+                                                (8, 0, 1e-2, "laplace"),
+                                                (3, 0, 1e-3, "relu"), (64, 0, 0.0, "normal"),
+                                                (6, 1, 0.5, "exponential")])
+def test_kernel_matches_naive_reimplementation(monkeypatch, m, ddof, eps, dist):
+    """Independent route: regenerate the same numbers and compute every quantity with
+    plain numpy (two-pass var, explicit formulas), summarised by Moments.from_data."""
+    monkeypatch.setattr(_bn_sim, "_SUB_SAMPLES", 64 * m)  # several sub-blocks, one partial
+    law = input_law(dist)
+    size = 64 * 3 + 17
+    seq = np.random.SeedSequence(99, spawn_key=(4,))
+    out = bn_kernel(seq, size, m=m, law=law, ddof=ddof, eps=eps)
+    got, sums = out["moments"], out["sums"]
+    parts = _naive_parts(seq, size, m, law, ddof, eps)
+    del parts["z_in"]
     data = {k: np.concatenate(v) for k, v in parts.items()}
     ref = Moments.from_data(data)
     for name in _bn_sim._CENTRAL:      # central moments, two-pass reference
@@ -81,9 +97,81 @@ def test_kernel_matches_naive_reimplementation(monkeypatch, m, ddof, eps, dist):
                 assert math.isnan(sums.sums[p - 1, j])
 
 
+class _Recorder:
+    """A stand-in exact law whose cdf records the values the kernel hands it."""
+
+    def __init__(self):
+        self.seen = []
+
+    def cdf(self, v):
+        self.seen.append(np.array(v))
+        return np.full(np.shape(v), 0.5)
+
+
+@pytest.mark.parametrize("m, ddof, eps, ks_fraction", [(2, 0, 0.0, 0.5), (8, 1, 1e-2, 0.3),
+                                                       (5, 0, 0.0, 1.0)])
+def test_kernel_ks_values_match_naive_reimplementation(monkeypatch, m, ddof, eps, ks_fraction):
+    """The per-batch values sent to the KS histograms are those of the first
+    ceil(ks_fraction * size) batches (y: of the first half of each sub-block among them)."""
+    monkeypatch.setattr(_bn_sim, "_SUB_SAMPLES", 64 * m)
+    law, size = input_law("normal"), 64 * 3 + 17
+    seq = np.random.SeedSequence(7, spawn_key=(2,))
+    rec = {name: _Recorder() for name in _bn_sim._KS_ROWS}
+    out = bn_kernel(seq, size, m=m, law=law, ddof=ddof, eps=eps, ks_fraction=ks_fraction,
+                    bins=16, exact_laws=rec)
+    parts = _naive_parts(seq, size, m, law, ddof, eps)
+    k = math.ceil(ks_fraction * size)
+    want = {"xi_mu": [], "xi_sigma": [], "z_in": [], "y_out": []}
+    for j, start in enumerate(range(0, size, 64)):
+        kj = max(0, min(64, k - start))
+        for name in ("xi_mu", "xi_sigma", "z_in"):
+            want[name].append(parts[name][j][:kj])
+        want["y_out"].append(parts["y_out"][j][:kj])     # length nb // 2 already
+    for name, r in rec.items():
+        (seen,) = r.seen
+        np.testing.assert_allclose(seen, np.concatenate(want[name]), rtol=1e-12, atol=1e-15)
+        assert out[f"ks_{name}"].n == seen.size and out[f"ks_{name}"].bins == 16
+
+
 def test_block_size_fixed_by_m():
-    assert bn_block_size(8) == 8 * (1 << 17) // 8
+    assert bn_block_size(8) == _bn_sim._SUBS_PER_BLOCK * _bn_sim._SUB_SAMPLES // 8
     assert bn_block_size(1 << 20) == 2 * 8
+
+
+class _ConstantLaw:
+    """Every sample equal: sigma_B = 0 in every batch."""
+
+    def sample(self, rng, out):
+        out[...] = 0.25
+        return out
+
+
+def test_kernel_zero_variance_gives_inf_not_an_error():
+    """1/sqrt(0) is inf as in numpy (the compiled loop must not raise ZeroDivisionError);
+    z = 0 * inf is nan; with eps > 0 everything is finite again."""
+    out = bn_kernel(np.random.SeedSequence(1), 100, m=4, law=_ConstantLaw())
+    s = out["sums"]
+    assert s.sums[0, s.names.index("inv_scale")] == math.inf
+    assert math.isnan(s.sums[0, s.names.index("z_in2")])
+    assert out["moments"].mean[out["moments"].names.index("xi_mu")] == pytest.approx(0.25)
+    out = bn_kernel(np.random.SeedSequence(1), 100, m=4, law=_ConstantLaw(), eps=0.25)
+    s = out["sums"]
+    assert s.sums[0, s.names.index("inv_scale")] == pytest.approx(100 * 2.0)
+    assert s.sums[0, s.names.index("z_in2")] == 0.0
+
+
+def test_numba_is_imported_lazily():
+    """`import simulations` (and noise_theory) must not pay for numba; the first kernel
+    call does."""
+    import subprocess
+    import sys
+
+    code = ("import sys, noise_theory, simulations; a = 'numba' in sys.modules; "
+            "from simulations._bn_sim import _batch_stats; _batch_stats(); "
+            "print(a, 'numba' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=120).stdout
+    assert out.split() == ["False", "True"]
 
 
 # --------------------------------------------------------------------------- reproducibility
