@@ -278,7 +278,12 @@ def _inline_md_to_html(text):
     for para in re.split(r"\n\s*\n", text.strip()):
         if not para.strip():
             continue
-        if para.lstrip().startswith("- "):
+        lines = para.strip().splitlines()
+        if all(ln.startswith("|") for ln in lines) and len(lines) >= 2:   # a Markdown table
+            cells = [[c.strip().replace("\\|", "|") for c in re.split(r"(?<!\\)\|", ln)[1:-1]]
+                     for ln in lines]
+            out.append(_html_table(cells[0], cells[2:]))
+        elif para.lstrip().startswith("- "):
             items = [html.escape(i.strip()[2:]) for i in re.split(r"\n(?=\s*- )", para)]
             out.append("<ul>" + "".join(f"<li>{_inline(i)}</li>" for i in items) + "</ul>")
         else:

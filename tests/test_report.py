@@ -56,6 +56,8 @@ def test_html_is_self_contained(report):
     assert html.count("data:image/png;base64,") == len(list((report.out / "figures").glob("*.png")))
     assert not re.search(r"<img[^>]+src=['\"](?!data:)", html)   # no external images
     assert "<link" not in html and "<script src" not in html
+    assert "---:" not in html            # Markdown tables of the notes became HTML tables
+    assert html.count("<table>") == html.count("</table>") > 30
 
 
 def test_every_bn_batch_size_is_checked_by_three_routes(report):
