@@ -186,7 +186,8 @@ def test_cli_bad_arguments(argv, word, capsys):
 def test_cli_json_and_force(tmp_path, capsys, monkeypatch):
     import simulations._report_checks as checks
 
-    monkeypatch.setattr(checks, "SECTIONS", tuple(s for s in checks.SECTIONS if s.key == "mbn"))
+    monkeypatch.setattr(checks, "SECTIONS",
+                        tuple(s for s in checks.SECTIONS if s.key == "regularizer"))
     out = tmp_path / "r"
     out.mkdir()
     assert main(["report", "--out", str(out), "--seed", "5", "--force", "--json"]) == 0
