@@ -35,21 +35,17 @@ def _colors(n):
 
 
 def _log2_batch_axis(ax, m_values, axis="x"):
+    """Log2 scale with plain labels at the powers of two spanning `m_values`."""
     from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator
 
     lo, hi = float(np.min(m_values)), float(np.max(m_values))
     ticks = [2.0**k for k in range(int(np.floor(np.log2(lo))), int(np.ceil(np.log2(hi))) + 1)]
-    if axis == "x":
-        ax.set_xscale("log", base=2)
-        ax.xaxis.set_major_locator(FixedLocator(ticks))
-        ax.xaxis.set_major_formatter(lambda v, pos: f"{v:g}")
-        ax.xaxis.set_minor_locator(NullLocator())
-        ax.xaxis.set_minor_formatter(NullFormatter())
-    else:
-        ax.set_yscale("log", base=2)
-        ax.yaxis.set_major_locator(FixedLocator(ticks))
-        ax.yaxis.set_major_formatter(lambda v, pos: f"{v:g}")
-        ax.yaxis.set_minor_locator(NullLocator())
+    (ax.set_xscale if axis == "x" else ax.set_yscale)("log", base=2)
+    target = ax.xaxis if axis == "x" else ax.yaxis
+    target.set_major_locator(FixedLocator(ticks))
+    target.set_major_formatter(lambda v, pos: f"{v:g}")
+    target.set_minor_locator(NullLocator())
+    target.set_minor_formatter(NullFormatter())
 
 
 def _plain_log_labels(axis):
