@@ -8,6 +8,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
 from scipy import stats
 
 import noise_theory as nt
@@ -30,10 +32,6 @@ def _fingerprint(sim):
 
 
 # --------------------------------------------------------------------------- kernel
-@pytest.mark.parametrize("m, ddof, eps, dist", [(2, 0, 0.0, "normal"), (5, 1, 0.0, "normal"),
-                                                (8, 0, 1e-2, "laplace"),
-                                                (3, 0, 1e-3, "relu"), (64, 0, 0.0, "normal"),
-                                                (6, 1, 0.5, "exponential")])
 def _naive_parts(seq, size, m, law, ddof, eps, sub=64):
     """Independent route: regenerate the kernel's numbers (same stream, same (m, nb)
     sub-blocks of `sub` batches) and compute every per-batch quantity with plain numpy
@@ -58,28 +56,25 @@ def _naive_parts(seq, size, m, law, ddof, eps, sub=64):
     return parts
 
 
-@pytest.mark.parametrize("m, ddof, eps, dist", [(2, 0, 0.0, "normal"), (5, 1, 0.0, "normal"),
-                                                (8, 0, 1e-2, "laplace"),
-                                                (3, 0, 1e-3, "relu"), (64, 0, 0.0, "normal"),
-                                                (6, 1, 0.5, "exponential")])
-def test_kernel_matches_naive_reimplementation(monkeypatch, m, ddof, eps, dist):
-    """Independent route: regenerate the same numbers and compute every quantity with
-    plain numpy (two-pass var, explicit formulas), summarised by Moments.from_data."""
-    monkeypatch.setattr(_bn_sim, "_SUB_SAMPLES", 64 * m)  # several sub-blocks, one partial
-    law = input_law(dist)
-    size = 64 * 3 + 17
-    seq = np.random.SeedSequence(99, spawn_key=(4,))
-    out = bn_kernel(seq, size, m=m, law=law, ddof=ddof, eps=eps)
+def _check_kernel_against_naive(m, ddof, eps, law, seq, size, sub):
+    """Run the kernel with sub-blocks of `sub` batches and compare every summary with
+    :func:`_naive_parts` on the same numbers."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_bn_sim, "_SUB_SAMPLES", sub * m)
+        out = bn_kernel(seq, size, m=m, law=law, ddof=ddof, eps=eps)
     got, sums = out["moments"], out["sums"]
-    parts = _naive_parts(seq, size, m, law, ddof, eps)
+    parts = _naive_parts(seq, size, m, law, ddof, eps, sub=sub)
     del parts["z_in"]
     data = {k: np.concatenate(v) for k, v in parts.items()}
     ref = Moments.from_data(data)
+    shifts = {"xi_sigma": (m - 1) / (m - ddof), "xi_mu": 0.0}
     for name in _bn_sim._CENTRAL:      # central moments, two-pass reference
         j, i = got.names.index(name), ref.names.index(name)
         n = ref.n[i]
         assert got.n[j] == n
-        r = abs(ref.mean[i]) + math.sqrt(ref.m2[i] / n)   # magnitude of the quantity
+        # magnitude of the summed values: the kernel sums powers of (q - shift), so
+        # rounding is relative to |mean - shift| + sd, not to the quantity alone
+        r = abs(ref.mean[i] - shifts[name]) + math.sqrt(ref.m2[i] / n)
         assert got.mean[j] == pytest.approx(ref.mean[i], rel=1e-10, abs=1e-12 * r)
         for k in (2, 3, 4):   # rounding of power sums is relative to n r^k
             a, b = getattr(got, f"m{k}")[j], getattr(ref, f"m{k}")[i]
@@ -97,6 +92,31 @@ def test_kernel_matches_naive_reimplementation(monkeypatch, m, ddof, eps, dist):
                 assert math.isnan(sums.sums[p - 1, j])
 
 
+# sub = 64 < _LANES: one partial tile per sub-block; sub = 300: tiles of 128, 128, 44 and
+# the y pairing (half = 150) crossing a tile
+@pytest.mark.parametrize("m, ddof, eps, dist, sub", [
+    (2, 0, 0.0, "normal", 64), (5, 1, 0.0, "normal", 64), (8, 0, 1e-2, "laplace", 64),
+    (3, 0, 1e-3, "relu", 64), (64, 0, 0.0, "normal", 64), (6, 1, 0.5, "exponential", 64),
+    (2, 0, 0.0, "normal", 300), (8, 1, 1e-3, "normal", 300), (64, 0, 0.0, "uniform", 300)])
+def test_kernel_matches_naive_reimplementation(m, ddof, eps, dist, sub):
+    """Independent route: regenerate the same numbers and compute every quantity with
+    plain numpy (two-pass var, explicit formulas), summarised by Moments.from_data;
+    several sub-blocks, the last one partial."""
+    seq = np.random.SeedSequence(99, spawn_key=(4,))
+    _check_kernel_against_naive(m, ddof, eps, input_law(dist), seq, 3 * sub + 17, sub)
+
+
+@given(m=st.integers(2, 70), ddof=st.integers(0, 2), eps=st.sampled_from([0.0, 1e-3, 0.7]),
+       dist=st.sampled_from(["normal", "laplace", "exponential"]), seed=st.integers(0, 2**32),
+       size=st.integers(1, 700), sub=st.integers(2, 400))
+def test_kernel_matches_naive_property(m, ddof, eps, dist, seed, size, sub):
+    """The same comparison over drawn batch sizes, ddof, eps, seeds, block and sub-block
+    sizes (tiles full, partial, or a single batch)."""
+    assume(ddof < m)
+    _check_kernel_against_naive(m, ddof, eps, input_law(dist), np.random.SeedSequence(seed),
+                                size, sub)
+
+
 class _Recorder:
     """A stand-in exact law whose cdf records the values the kernel hands it."""
 
@@ -108,22 +128,24 @@ class _Recorder:
         return np.full(np.shape(v), 0.5)
 
 
-@pytest.mark.parametrize("m, ddof, eps, ks_fraction", [(2, 0, 0.0, 0.5), (8, 1, 1e-2, 0.3),
-                                                       (5, 0, 0.0, 1.0)])
-def test_kernel_ks_values_match_naive_reimplementation(monkeypatch, m, ddof, eps, ks_fraction):
+@pytest.mark.parametrize("m, ddof, eps, ks_fraction, sub", [
+    (2, 0, 0.0, 0.5, 64), (8, 1, 1e-2, 0.3, 64), (5, 0, 0.0, 1.0, 64),
+    (4, 0, 0.0, 0.6, 300), (3, 1, 0.0, 1.0, 300)])       # 300: several tiles per sub-block
+def test_kernel_ks_values_match_naive_reimplementation(monkeypatch, m, ddof, eps, ks_fraction,
+                                                       sub):
     """The per-batch values sent to the KS histograms are those of the first
     ceil(ks_fraction * size) batches (y: of the first half of each sub-block among them)."""
-    monkeypatch.setattr(_bn_sim, "_SUB_SAMPLES", 64 * m)
-    law, size = input_law("normal"), 64 * 3 + 17
+    monkeypatch.setattr(_bn_sim, "_SUB_SAMPLES", sub * m)
+    law, size = input_law("normal"), sub * 3 + 17
     seq = np.random.SeedSequence(7, spawn_key=(2,))
     rec = {name: _Recorder() for name in _bn_sim._KS_ROWS}
     out = bn_kernel(seq, size, m=m, law=law, ddof=ddof, eps=eps, ks_fraction=ks_fraction,
                     bins=16, exact_laws=rec)
-    parts = _naive_parts(seq, size, m, law, ddof, eps)
+    parts = _naive_parts(seq, size, m, law, ddof, eps, sub=sub)
     k = math.ceil(ks_fraction * size)
     want = {"xi_mu": [], "xi_sigma": [], "z_in": [], "y_out": []}
-    for j, start in enumerate(range(0, size, 64)):
-        kj = max(0, min(64, k - start))
+    for j, start in enumerate(range(0, size, sub)):
+        kj = max(0, min(sub, k - start))
         for name in ("xi_mu", "xi_sigma", "z_in"):
             want[name].append(parts[name][j][:kj])
         want["y_out"].append(parts["y_out"][j][:kj])     # length nb // 2 already
