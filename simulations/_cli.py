@@ -171,7 +171,7 @@ def main(argv=None):
     """Run the CLI; returns the exit status (0 ok, 1 failure, 2 user error, 130 Ctrl-C)."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    prog = f"bn-noise {args.command}"
+    prog = " ".join(["bn-noise", args.command] + ([args.simulator] if getattr(args, "simulator", None) else []))
     try:
         return int(args.func(args) or 0)
     except (UserError, ValueError, TypeError, FileExistsError) as exc:
