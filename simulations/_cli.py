@@ -101,6 +101,36 @@ def float_type(*, minimum=None, maximum=None, min_open=False, max_open=False, na
     return parse
 
 
+def output_file_type(text):
+    """argparse type: a file path whose folder exists (checked before any long work)."""
+    from pathlib import Path
+
+    path = Path(text)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} is a folder; give a file name")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise argparse.ArgumentTypeError(f"folder {str(parent)!r} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise argparse.ArgumentTypeError(f"folder {str(parent)!r} is not writable")
+    return path
+
+
+def output_dir_type(text):
+    """argparse type: a folder to create (its nearest existing ancestor must be writable)."""
+    from pathlib import Path
+
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} exists and is not a folder")
+    ancestor = path.resolve().parent
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir() or not os.access(ancestor, os.W_OK):
+        raise argparse.ArgumentTypeError(f"cannot create {text!r}: {str(ancestor)!r} is not a writable folder")
+    return path
+
+
 batch_size_type = _int_type("batch size", 2)
 seed_type = _int_type("seed", 0)
 
@@ -179,6 +209,12 @@ def main(argv=None):
             raise  # developers: see the traceback
         msg = " ".join(str(exc).split())
         sys.stderr.write(f"{prog}: error: {msg}\n")
+        return 2
+    except OSError as exc:  # e.g. an output folder that vanished or is read-only
+        if os.environ.get("BN_NOISE_DEBUG"):
+            raise
+        where = f" {exc.filename!r}" if getattr(exc, "filename", None) else ""
+        sys.stderr.write(f"{prog}: error: cannot write{where}: {exc.strerror or exc}\n")
         return 2
     except KeyboardInterrupt:
         sys.stderr.write(f"{prog}: interrupted; nothing was left half-written.\n")

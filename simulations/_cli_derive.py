@@ -18,6 +18,8 @@ FORMATS = ("text", "latex", "markdown")
 
 
 def add_parser(subparsers, common):
+    from ._cli import output_dir_type
+
     p = subparsers.add_parser(
         "derive", parents=[common],
         help="sympy derivations of every closed form, step by step",
@@ -31,7 +33,7 @@ def add_parser(subparsers, common):
                       help="build every derivation and write NAME.md files to --out")
     p.add_argument("--format", choices=FORMATS, default="text",
                    help="output format for NAME (default: text)")
-    p.add_argument("--out", metavar="DIR", default=None,
+    p.add_argument("--out", metavar="DIR", default=None, type=output_dir_type,
                    help="output folder for --all (built in a temporary folder, then moved "
                         "into place)")
     p.add_argument("--force", action="store_true", help="with --all: replace an existing DIR")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from ._cli import batch_size_type, float_type, format_table, int_type, print_json, resolve_seed
+from ._cli import batch_size_type, output_file_type, float_type, format_table, int_type, print_json, resolve_seed
 
 __all__ = ["add_parser", "run"]
 
@@ -41,7 +41,7 @@ def add_parser(subparsers, common):
     p.add_argument("--alpha", type=float_type(minimum=0, maximum=1, min_open=True,
                                               max_open=True, name="alpha"),
                    default=0.01, help="family-wise significance level (default 0.01)")
-    p.add_argument("--out", metavar="FILE.csv", default=None,
+    p.add_argument("--out", metavar="FILE.csv", default=None, type=output_file_type,
                    help="also write the table to this CSV file (atomically)")
     p.set_defaults(func=run)
     return p

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from ._cli import (UserError, batch_size_type, float_type, format_table, int_type, print_json,
+from ._cli import (UserError, output_file_type, batch_size_type, float_type, format_table, int_type, print_json,
                    resolve_seed)
 
 __all__ = ["add_parser", "run"]
@@ -77,7 +77,7 @@ def add_parser(subparsers, common):
                    help="number of evenly spaced steps checked (default 100)")
     p.add_argument("--workers", type=int_type(1, "workers"), default=None, metavar="W",
                    help="worker threads (default: all cores); never changes the result")
-    p.add_argument("--out", metavar="FILE.csv", default=None,
+    p.add_argument("--out", metavar="FILE.csv", default=None, type=output_file_type,
                    help="also write the per-step table to this CSV file (atomically)")
     p.set_defaults(func=run)
     return p

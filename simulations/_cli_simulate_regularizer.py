@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 
-from ._cli import float_type, format_table, int_type, print_json, resolve_seed
+from ._cli import float_type, output_file_type, format_table, int_type, print_json, resolve_seed
 
 __all__ = ["add_parser", "run"]
 
@@ -60,7 +60,7 @@ def add_parser(subparsers, common):
                    help="slope of the logistic teacher (default 4)")
     p.add_argument("--exact", action="store_true",
                    help="also minimise the exact expected loss (quadrature; ~30 s)")
-    p.add_argument("--out", metavar="FILE.csv", default=None,
+    p.add_argument("--out", metavar="FILE.csv", default=None, type=output_file_type,
                    help="also write the table to this CSV file (atomically)")
     p.set_defaults(func=run)
     return p

@@ -17,6 +17,12 @@ import numpy as np
 __all__ = ["atomic_write", "atomic_directory", "to_jsonable", "dumps_json", "write_csv"]
 
 
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(path, data):
     """Write `data` (str or bytes) to `path` atomically: temp file in the same folder,
     fsync, then ``os.replace``. The parent folder must exist."""
@@ -24,6 +30,7 @@ def atomic_write(path, data):
     mode = "wb" if isinstance(data, (bytes, bytearray)) else "w"
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
     try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
         with os.fdopen(fd, mode, **({} if mode == "wb" else {"encoding": "utf-8", "newline": ""})) as fh:
             fh.write(data)
             fh.flush()
@@ -49,6 +56,7 @@ def atomic_directory(path, *, force=False):
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:
+        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700
         yield tmp
         if path.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
