@@ -41,7 +41,7 @@ def integer_array(value, name, *, minimum=None, maximum=None):
     if minimum is not None:
         rule += f" >= {minimum}"
     if maximum is not None:
-        rule += f" <= {maximum}"
+        rule += f"{' and' if minimum is not None else ''} <= {maximum}"
     if isinstance(value, (bool, np.bool_)) or isinstance(value, str):
         raise TypeError(f"`{name}` must be {rule}; got {name}={value!r}.")
     try:

@@ -153,7 +153,7 @@ def test_std_drift_makes_the_variance_stale():
     (lambda: simulate_mbn(1, [0.5], n_chains=10), ValueError, r"`m` must be an integer >= 2"),
     (lambda: simulate_mbn(4, [0.5], n_chains=0), ValueError, r"`n_chains` must be"),
     (lambda: simulate_mbn(4, [0.5, 0.5], n_chains=10, record=[3]), ValueError,
-     r"`record` must be an integer >= 1 <= 2"),
+     r"`record` must be an integer >= 1 and <= 2"),
     (lambda: simulate_drift_scan(4, [0.5], drift="none", steps=10, n_chains=10), ValueError,
      r"`drift` must be 'linear:RATE' or 'walk:SD'"),
 ])

@@ -44,7 +44,7 @@ def test_integer_array_rejects(value, exc, msg):
 
 
 def test_integer_array_maximum_and_no_bounds():
-    with pytest.raises(ValueError, match=r"^`k` must be an integer >= 0 <= 3; got k=4\.$"):
+    with pytest.raises(ValueError, match=r"^`k` must be an integer >= 0 and <= 3; got k=4\.$"):
         integer_array(4, "k", minimum=0, maximum=3)
     with pytest.raises(ValueError, match=r"^`k` must be an integer <= 3; got k=\[1, 5\]\.$"):
         integer_array([1, 5], "k", maximum=3)
