@@ -15,6 +15,7 @@ import numpy as np
 
 __all__ = [
     "integer_array",
+    "real_rule",
     "real_array",
     "positive_int",
     "choice",
@@ -64,6 +65,16 @@ def integer_array(value, name, *, minimum=None, maximum=None):
     return arr
 
 
+def real_rule(minimum=None, maximum=None, min_open=False, max_open=False):
+    """The rule text for a real in a range, e.g. ``"a real number >= 0 and < 1"``."""
+    parts = []
+    if minimum is not None:
+        parts.append(f"{'>' if min_open else '>='} {minimum}")
+    if maximum is not None:
+        parts.append(f"{'<' if max_open else '<='} {maximum}")
+    return "a real number" + (" " + " and ".join(parts) if parts else "")
+
+
 def real_array(value, name, *, minimum=None, maximum=None, min_open=False,
                max_open=False, allow_inf=False):
     """Return `value` as a float ndarray (0-d for scalars), or raise.
@@ -71,12 +82,7 @@ def real_array(value, name, *, minimum=None, maximum=None, min_open=False,
     `minimum`/`maximum` bound the values; `min_open`/`max_open` make the bound strict.
     NaN is always refused; infinities only with ``allow_inf=True``.
     """
-    parts = []
-    if minimum is not None:
-        parts.append(f"{'>' if min_open else '>='} {minimum}")
-    if maximum is not None:
-        parts.append(f"{'<' if max_open else '<='} {maximum}")
-    rule = "a real number" + (" " + " and ".join(parts) if parts else "")
+    rule = real_rule(minimum, maximum, min_open, max_open)
     if value is None or isinstance(value, str) or isinstance(value, (bool, np.bool_)):
         raise TypeError(f"`{name}` must be {rule}; got {name}={value!r}.")
     try:

@@ -77,12 +77,9 @@ def float_type(*, minimum=None, maximum=None, min_open=False, max_open=False, na
     """argparse type: a finite real in the given range (one-line error otherwise)."""
     import math
 
-    parts = []
-    if minimum is not None:
-        parts.append(f"{'>' if min_open else '>='} {minimum}")
-    if maximum is not None:
-        parts.append(f"{'<' if max_open else '<='} {maximum}")
-    rule = "a real number" + (" " + " and ".join(parts) if parts else "")
+    from noise_theory._validation import real_rule
+
+    rule = real_rule(minimum, maximum, min_open, max_open)
 
     def parse(text):
         try:
