@@ -14,8 +14,10 @@ chunk
     task. Chunks are a scheduling choice only: they never change the result.
 kernel
     A picklable callable ``kernel(seed_seq, size) -> accumulator`` (a module-level function
-    or a ``functools.partial`` of one) that simulates `size` units from the stream
-    ``np.random.default_rng(seed_seq)`` and returns their summary: an object with a
+    or a ``functools.partial`` of one) that simulates `size` units from a generator seeded
+    by `seed_seq` alone (``np.random.default_rng(seed_seq)``, or another bit generator:
+    the BN kernel uses ``Generator(SFC64(seed_seq))``, the fastest for normals) and
+    returns their summary: an object with a
     ``merge(other)`` method (:class:`~simulations.Moments`,
     :class:`~simulations.PitHistogram`, ...) or a dict / tuple of such objects.
 
@@ -136,8 +138,8 @@ def run_chunks(kernel, n, *, block_size=DEFAULT_BLOCK_SIZE, chunk_size=None, rng
     ----------
     kernel : callable
         ``kernel(seed_seq, size) -> accumulator``; picklable when an `executor` with
-        processes or a cluster is used. Must draw all its randomness from
-        ``np.random.default_rng(seed_seq)``.
+        processes or a cluster is used. Must draw all its randomness from a generator
+        seeded by `seed_seq` alone (e.g. ``np.random.default_rng(seed_seq)``).
     n : int
         Number of units (>= 1).
     block_size : int, optional
