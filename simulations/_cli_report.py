@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from ._cli import format_table, int_type, print_json, resolve_seed
+from ._cli import format_table, int_type, output_dir_type, print_json, resolve_seed
 
 DEFAULT_OUT = "bn-noise-report"
 
@@ -20,14 +20,14 @@ def add_parser(subparsers, common):
                     "SVG) and the data (CSV and JSON). The folder is built in a temporary "
                     "place and moved into DIR at the end. Exit status 0 when every claim "
                     "agrees, 1 otherwise.")
-    p.add_argument("--out", default=DEFAULT_OUT, metavar="DIR",
+    p.add_argument("--out", default=DEFAULT_OUT, metavar="DIR", type=output_dir_type,
                    help=f"report folder to create (default: {DEFAULT_OUT})")
     p.add_argument("--full", action="store_true",
                    help="many more Monte Carlo samples: resolves smaller effects (minutes)")
     p.add_argument("--workers", type=int_type(1, "workers"), default=None, metavar="W",
                    help="threads for the simulators (default: all cores)")
     p.add_argument("--force", action="store_true", help="replace DIR if it exists")
-    p.add_argument("--figures-only", default=None, metavar="FIGDIR",
+    p.add_argument("--figures-only", default=None, metavar="FIGDIR", type=output_dir_type,
                    help="write only the figures (PNG) into FIGDIR, replacing files of the same "
                         "name (this is how docs/figures is regenerated: "
                         "`bn-noise report --seed 0 --figures-only docs/figures`)")
