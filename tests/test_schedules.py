@@ -130,6 +130,14 @@ def test_ramps():
     # a half cosine is point-symmetric about the midpoint: cos(t) + cos(T+1-t) = start + end
     np.testing.assert_allclose(cos + cos[::-1], 0.9)
     assert linear_momentum(20, 10, start=0.2, end=0.6) == pytest.approx(0.6)
+    # a nonzero start: epoch 1 gives start, the (T+1)/2 midpoint the average, by hand
+    # (T = 5: frac = (t-1)/4; cos ramp 0.3 + 0.4 (1 - cos(pi frac))/2 = 0.3 + 0.2 (1 - 1/sqrt2) at t=2)
+    t5 = np.arange(1, 6)
+    np.testing.assert_allclose(linear_momentum(t5, 5, start=0.3, end=0.7),
+                               [0.3, 0.4, 0.5, 0.6, 0.7], rtol=1e-14)
+    np.testing.assert_allclose(cosine_momentum(t5, 5, start=0.3, end=0.7),
+                               [0.3, 0.5 - 0.2 / np.sqrt(2), 0.5, 0.5 + 0.2 / np.sqrt(2), 0.7],
+                               rtol=1e-14)
     np.testing.assert_array_equal(constant_momentum(t, 0.5), np.full(10, 0.5))
 
 
