@@ -336,3 +336,15 @@ def test_exact_cdf_against_mpmath_partial_fractions(m, lam, ddof, points):
     x, ref = np.array(points).T
     np.testing.assert_allclose(ema_variance_noise_cdf(x, m, lam, ddof=ddof), ref,
                                rtol=0, atol=1e-9)
+
+
+def test_exact_cdf_momentum_zero_ddof_and_nonpositive_x():
+    from scipy import stats
+
+    # momentum 0: one batch, (m - ddof) xi ~ chi2(m - 1) by definition
+    x = np.array([0.2, 0.9, 1.7])
+    for m, ddof in [(4, 0), (4, 1), (7, 1)]:
+        np.testing.assert_allclose(ema_variance_noise_cdf(x, m, 0.0, ddof=ddof),
+                                   stats.chi2(m - 1).cdf((m - ddof) * x), rtol=1e-13)
+    # a positive variable: exactly 0 at x <= 0 (not inversion round-off)
+    assert np.all(ema_variance_noise_cdf([-1.0, -1e-3, 0.0], 2, 0.9) == 0.0)

@@ -151,6 +151,11 @@ def test_momentum_schedule_specs():
         momentum_schedule([0.0, 0.5], m=4, epochs=2, iterations_per_epoch=2), [0, 0, 0.5, 0.5])
     # m >= m0: the paper's schedule and the default ramps stay at 0 (plain BN)
     assert np.all(momentum_schedule("linear", m=64, epochs=3) == 0)
+    # m0 reaches every spec; by hand (m/m0 = 1/4, T = 3): lambda(t) = (1/4)^((3-t)/2) - 1/4
+    np.testing.assert_allclose(momentum_schedule("paper", m=4, epochs=3, m0=16),
+                               [0.0, 0.25, 0.75], rtol=1e-14)
+    np.testing.assert_allclose(momentum_schedule("linear", m=4, epochs=3, m0=16),
+                               [0.0, 0.375, 0.75], rtol=1e-14)
 
 
 # ---------------------------------------------------------------- drift
