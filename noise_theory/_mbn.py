@@ -489,6 +489,14 @@ def ema_variance_noise_cdf(x, m, momentum, *, ddof=0):
     float or ndarray
         :math:`P(\xi_\sigma^{MBN} \le x)`, shape of `x`, accurate to about 1e-9.
 
+    Raises
+    ------
+    ValueError
+        For invalid arguments, and when the characteristic function decays too slowly for
+        the inversion (small `momentum` at small `m`, e.g. ``m=2, momentum=0.1``: the law
+        is then close to the exact Gamma law of ``momentum=0``, see
+        :func:`variance_noise`).
+
     Notes
     -----
     :math:`\xi_\sigma^{MBN} = \sum_{k\ge0} w_k \xi_k`, :math:`w_k = (1-\lambda)\lambda^k`,

@@ -348,3 +348,8 @@ def test_exact_cdf_momentum_zero_ddof_and_nonpositive_x():
                                    stats.chi2(m - 1).cdf((m - ddof) * x), rtol=1e-13)
     # a positive variable: exactly 0 at x <= 0 (not inversion round-off)
     assert np.all(ema_variance_noise_cdf([-1.0, -1e-3, 0.0], 2, 0.9) == 0.0)
+
+
+def test_exact_cdf_refuses_when_the_inversion_cannot_converge():
+    with pytest.raises(ValueError, match=r"decays too slowly to invert at m=2, momentum=0\.1"):
+        ema_variance_noise_cdf(0.5, 2, 0.1)
