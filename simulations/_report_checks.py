@@ -231,7 +231,8 @@ def _bn_unbiased(ctx, section):
                             scale_moment(m, 2, ddof=1), sim, "E[sigma^2/sigma_B^2]",
                             _call(s_ref, m=m, power=2, ddof=1)))
     section.claims.append(Claim(
-        "bn_unbiased", "Unbiased variance (ddof = 1): E s^2 = sigma^2, E[sigma^2/s^2] = (m-1)/(m-3)",
+        "bn_unbiased",
+        "Unbiased variance (ddof = 1): E s^2 = sigma^2, E[sigma^2/s^2] = (m-1)/(m-3)",
         "Dividing by m - 1 removes the bias of the variance but not the noise of its inverse: "
         "E[sigma^2/s^2] = (m-1)/(m-3) (against m/(m-3) for BN's biased variance).",
         "closed forms `variance_noise(m, ddof=1)`, `scale_moment(m, 2, ddof=1)` vs the sympy "

@@ -156,7 +156,8 @@ def test_interrupt_leaves_nothing_half_written(tmp_path, monkeypatch):
 
 
 def test_api_errors(tmp_path):
-    with pytest.raises(ValueError, match=r"`workers` must be an integer >= 1 or None; got workers=0"):
+    with pytest.raises(ValueError,
+                       match=r"`workers` must be an integer >= 1 or None; got workers=0"):
         build_report(tmp_path / "r", workers=0)
     with pytest.raises(ValueError, match=r"`sections` has unknown key\(s\) \['nope'\]; valid: bn"):
         build_report(tmp_path / "r", sections=["nope"])
