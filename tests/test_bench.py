@@ -11,6 +11,12 @@ KEYS = {"rng_samples_per_s", "simulator_samples_per_s", "naive_samples_per_s",
         "ratio_to_rng", "speedup_vs_naive", "parallel_speedup"}
 
 
+@pytest.fixture(autouse=True)
+def _short_calls(monkeypatch):
+    """Tests check keys and plumbing, not speed: 1 Mi samples per timed call."""
+    monkeypatch.setattr(_bench, "_SAMPLES_PER_CALL", 1 << 20)
+
+
 def test_run_bench_keys_and_consistency(monkeypatch):
     monkeypatch.setattr(_bench, "EXTRA_BENCHMARKS", [])
     res = _bench.run_bench(seconds=0.02, batch_sizes=(2, 8, 64), workers=2)
