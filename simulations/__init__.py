@@ -1,5 +1,8 @@
 """Monte Carlo engine, simulators, plots, report and the ``bn-noise`` command line.
 
+Names load lazily (PEP 562): ``import simulations`` (and so the CLI's ``--help``) stays
+cheap; the first use of a name imports its module.
+
 API
 ---
 run_chunks        Monte Carlo engine: seeded blocks, chunks on threads/processes/Dask, merged summaries
@@ -36,27 +39,56 @@ simulate_drift_scan(m, momenta, *, drift, steps, n_chains, window, fast, rng, wo
 DriftScan         what simulate_drift_scan returns (MSE per momentum, simulated best, seed entropy)
 """
 
-from ._accumulators import KSResult, Moments, PitHistogram, PowerSums, SimulationResult
-from ._bn_sim import BNSimulation, KSCheck, MomentCheck, simulate_bn
-from ._distributions import InputLaw, input_law
-from ._engine import RunResult, block_seed, run_chunks
-from ._plots import (plot_kurtosis_effect, plot_mbn_trajectory, plot_noise_densities,
-                     plot_noise_vs_batch_size, plot_output_laws, plot_regularizer_strength,
-                     plot_schedule)
-from ._report import ReportResult, build_report
-from ._regularizer_sim import GLMLossSimulation, simulate_glm_loss
-from ._gamma_decay import GammaDecayResult, GammaDecayRow, gamma_decay_experiment
-from ._mbn_sim import DriftScan, MbnSimulation, mbn_chains, simulate_drift_scan, simulate_mbn
+import importlib
 
-__all__ = [
-    "KSResult", "Moments", "PitHistogram", "PowerSums", "RunResult", "SimulationResult",
-    "block_seed",
-    "run_chunks",
-    "simulate_bn", "BNSimulation", "MomentCheck", "KSCheck", "input_law", "InputLaw",
-    "build_report", "ReportResult",
-    "plot_noise_densities", "plot_noise_vs_batch_size", "plot_output_laws",
-    "plot_kurtosis_effect", "plot_schedule", "plot_mbn_trajectory", "plot_regularizer_strength",
-    "simulate_glm_loss", "GLMLossSimulation",
-    "gamma_decay_experiment", "GammaDecayResult", "GammaDecayRow",
-    "simulate_mbn", "MbnSimulation", "mbn_chains", "simulate_drift_scan", "DriftScan",
-]
+#: public name -> private module that defines it (PEP 562 lazy loading).
+_LAZY = {
+    "KSResult": "simulations._accumulators",
+    "Moments": "simulations._accumulators",
+    "PitHistogram": "simulations._accumulators",
+    "PowerSums": "simulations._accumulators",
+    "RunResult": "simulations._engine",
+    "SimulationResult": "simulations._accumulators",
+    "block_seed": "simulations._engine",
+    "run_chunks": "simulations._engine",
+    "simulate_bn": "simulations._bn_sim",
+    "BNSimulation": "simulations._bn_sim",
+    "MomentCheck": "simulations._bn_sim",
+    "KSCheck": "simulations._bn_sim",
+    "input_law": "simulations._distributions",
+    "InputLaw": "simulations._distributions",
+    "build_report": "simulations._report",
+    "ReportResult": "simulations._report",
+    "plot_noise_densities": "simulations._plots",
+    "plot_noise_vs_batch_size": "simulations._plots",
+    "plot_output_laws": "simulations._plots",
+    "plot_kurtosis_effect": "simulations._plots",
+    "plot_schedule": "simulations._plots",
+    "plot_mbn_trajectory": "simulations._plots",
+    "plot_regularizer_strength": "simulations._plots",
+    "simulate_glm_loss": "simulations._regularizer_sim",
+    "GLMLossSimulation": "simulations._regularizer_sim",
+    "gamma_decay_experiment": "simulations._gamma_decay",
+    "GammaDecayResult": "simulations._gamma_decay",
+    "GammaDecayRow": "simulations._gamma_decay",
+    "simulate_mbn": "simulations._mbn_sim",
+    "MbnSimulation": "simulations._mbn_sim",
+    "mbn_chains": "simulations._mbn_sim",
+    "simulate_drift_scan": "simulations._mbn_sim",
+    "DriftScan": "simulations._mbn_sim",
+}
+
+__all__ = list(_LAZY)
+
+
+def __getattr__(name):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'simulations' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

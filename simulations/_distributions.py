@@ -18,7 +18,6 @@ import dataclasses
 import math
 
 import numpy as np
-from scipy import stats
 
 __all__ = ["InputLaw", "input_law", "DISTRIBUTIONS"]
 
@@ -115,6 +114,8 @@ def input_law(dist="normal", *, df=None) -> InputLaw:
     >>> bool(abs(x.mean()) < 0.02), bool(abs(x.var() - 1) < 0.05)
     (True, True)
     """
+    from scipy import stats  # lazily: the CLI lists DISTRIBUTIONS without loading scipy
+
     from noise_theory._validation import choice, real_array
 
     if isinstance(dist, str):
