@@ -19,13 +19,13 @@ __all__ = ["main", "build_parser", "CliParser", "UserError"]
 
 #: (module name) of every top-level subcommand, in the order ``--help`` lists them.
 COMMANDS = [
+    "simulations._cli_report",       # the main job first
     "simulations._cli_theory",
-    "simulations._cli_simulate",
-    "simulations._cli_bench",
-    "simulations._cli_report",
     "simulations._cli_derive",
-    "simulations._cli_regularizer",
+    "simulations._cli_simulate",
     "simulations._cli_schedule",
+    "simulations._cli_regularizer",
+    "simulations._cli_bench",
 ]
 
 
