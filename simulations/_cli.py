@@ -40,15 +40,25 @@ class CliParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def common_options():
-    """The parent parser every subcommand includes: ``--json`` and ``--seed``."""
+def common_options(*, default_seed=None):
+    """The parent parser every subcommand includes: ``--json`` and ``--seed``.
+
+    With `default_seed` (the report's fixed default) the command is reproducible without
+    ``--seed``; otherwise a fresh seed is drawn and printed.
+    """
     common = CliParser(add_help=False)
     common.add_argument("--json", action="store_true",
                         help="print machine-readable JSON on stdout instead of a table")
-    common.add_argument("--seed", type=seed_type, default=None, metavar="S",
-                        help="seed (integer >= 0) for every random draw; without it a fresh "
-                             "one is drawn and printed so the run can be replayed "
-                             "(deterministic commands record it and draw nothing)")
+    if default_seed is None:
+        seed_help = ("seed (integer >= 0) for every random draw; without it a fresh one is "
+                     "drawn and printed so the run can be replayed (deterministic commands "
+                     "record it and draw nothing)")
+    else:
+        seed_help = (f"seed (integer >= 0) for every random draw (default {default_seed}: "
+                     "the same command gives the same numbers; pass another seed to "
+                     "re-draw every Monte Carlo sample)")
+    common.add_argument("--seed", type=seed_type, default=default_seed, metavar="S",
+                        help=seed_help)
     return common
 
 

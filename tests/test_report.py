@@ -11,12 +11,12 @@ from simulations import build_report
 from simulations._cli import main
 from simulations._report import Claim, Row, bonferroni_z, row
 
-SEED = 20240607
+from simulations._cli_report import DEFAULT_SEED as SEED  # what `bn-noise report` uses
 
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
-    """The default report, exactly as `bn-noise report --seed SEED` builds it, run once."""
+    """The default report, exactly as `bn-noise report` builds it (default seed), run once."""
     out = tmp_path_factory.mktemp("rep") / "bn-noise-report"
     res = build_report(out, rng=SEED)
     return res
@@ -195,10 +195,11 @@ def test_cli_json_and_force(tmp_path, capsys, monkeypatch):
     data = json.loads(capsys.readouterr().out)
     assert data["seed"] == 5 and data["all_agree"] is True and data["n_disagree"] == 0
     assert (out / "report.html").exists()
-    # the table output prints the seed so the run can be replayed
+    # without --seed the report uses its fixed default seed, and the table prints it
     assert main(["report", "--out", str(out), "--force"]) == 0
     text = capsys.readouterr().out
-    assert re.search(r"seed\s.*\n.*\n\s*\d{10,}", text) and "every claim agrees" in text
+    assert re.search(rf"seed\s.*\n.*\n\s*{SEED}\s", text) and "every claim agrees" in text
+    assert json.loads((out / "report.json").read_text())["summary"]["seed"] == SEED
 
 
 def test_cli_figures_only_is_deterministic(tmp_path, capsys, monkeypatch):
