@@ -433,13 +433,18 @@ def _moment_rows(acc, sums, m, law, ddof, eps):
         cov = 0.0
         kurt_finite = True
     elif law.standardised:
-        bs = nt.batch_statistics_moments(m, skewness=law.skewness,
-                                         excess_kurtosis=law.excess_kurtosis, ddof=ddof)
+        # Heavy tails (e.g. t with df <= 4): Var xi_sigma is infinite without a finite fourth
+        # moment and Cov(xi_mu, xi_sigma) has no theory without a finite third; the mean
+        # rows need only sigma = 1, so they are computed with placeholder moments.
+        skew_finite = math.isfinite(law.skewness)
+        kurt_finite = math.isfinite(law.excess_kurtosis)
+        bs = nt.batch_statistics_moments(
+            m, skewness=law.skewness if skew_finite else 0.0,
+            excess_kurtosis=law.excess_kurtosis if kurt_finite else 0.0, ddof=ddof)
         var_mu = float(bs.var_mean)
         e_xi = float(bs.mean_var)
-        var_theory = float(bs.var_var)
-        cov = float(bs.cov)
-        kurt_finite = math.isfinite(law.excess_kurtosis)
+        var_theory = float(bs.var_var) if kurt_finite else math.inf
+        cov = float(bs.cov) if skew_finite else math.nan
     else:
         var_mu = e_xi = math.nan
         kurt_finite = False

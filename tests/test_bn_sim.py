@@ -428,3 +428,16 @@ def test_replay_from_entropy_and_spawn_key():
         again = simulate_bn(4, 100_000, workers=1, ks_batches=1000,
                             rng=np.random.SeedSequence(sim.entropy, spawn_key=sim.spawn_key))
         assert _fingerprint(again) == _fingerprint(sim)
+
+
+def test_heavy_tails_without_finite_moments_are_reported_not_raised():
+    """t(3): no finite fourth moment (Var xi_sigma diverges) and no finite skewness (no
+    theory for the covariance); the mean rows still have theory."""
+    sim = simulate_bn(8, 80_000, dist="t", df=3, rng=5, workers=1)
+    rows = {c.quantity: c for c in sim.moments}
+    assert rows["Var[xi_sigma]"].theory == math.inf
+    assert rows["Var[xi_sigma]"].verdict == "diverges"
+    assert math.isnan(rows["Cov[xi_mu,xi_sigma]"].theory)
+    assert rows["Cov[xi_mu,xi_sigma]"].verdict == "no theory"
+    assert rows["Var[xi_mu]"].theory == pytest.approx(1 / 8)
+    assert rows["E[xi_sigma]"].theory == pytest.approx(7 / 8)
