@@ -430,6 +430,9 @@ class PitHistogram:
     def from_pit(cls, u, *, bins=1 << 14) -> "PitHistogram":
         """Histogram of probability-integral-transform values `u` in ``[0, 1]``."""
         u = np.asarray(u, dtype=float).ravel()
+        if np.isnan(u).any():
+            raise ValueError("`u` must be probability-integral-transform values in [0, 1]; "
+                             f"got {int(np.isnan(u).sum())} NaN value(s).")
         idx = (u * bins).astype(np.int64)
         np.clip(idx, 0, bins - 1, out=idx)
         return cls(np.bincount(idx, minlength=bins))

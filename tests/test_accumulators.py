@@ -239,3 +239,8 @@ def test_power_sums_accumulator():
         a.mean_result("y")
     empty = PowerSums.from_data({"x": np.array([])})
     assert math.isnan(empty.mean_result("x").estimate)
+
+
+def test_pit_histogram_refuses_nan():
+    with pytest.raises(ValueError, match=r"got 1 NaN value"):
+        PitHistogram.from_pit(np.array([0.1, np.nan, 0.9]), bins=8)
