@@ -45,7 +45,7 @@ GLMFamily(name, A, A1, A2, growth)  a GLM family (log-partition and derivatives)
 
 """
 
-import importlib
+from ._lazy import lazy_namespace
 
 #: public name -> private module that defines it (PEP 562 lazy loading).
 _LAZY = {
@@ -87,14 +87,4 @@ _LAZY = {
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name):
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'noise_theory' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_namespace('noise_theory', _LAZY, globals())

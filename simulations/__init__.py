@@ -39,7 +39,7 @@ simulate_drift_scan(m, momenta, *, drift, steps, n_chains, window, fast, rng, wo
 DriftScan         what simulate_drift_scan returns (MSE per momentum, simulated best, seed entropy)
 """
 
-import importlib
+from noise_theory._lazy import lazy_namespace
 
 #: public name -> private module that defines it (PEP 562 lazy loading).
 _LAZY = {
@@ -81,14 +81,4 @@ _LAZY = {
 __all__ = list(_LAZY)
 
 
-def __getattr__(name):
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'simulations' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_namespace('simulations', _LAZY, globals())
