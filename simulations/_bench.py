@@ -66,7 +66,8 @@ def _rates(fns, units, seconds, *, min_repeats=3):
     """Median ``units[i]`` per second of each callable ``fns[i]``, timed in turn
     (interleaved) so that a load change on the machine affects all of them alike. Each
     call should take a fraction of `seconds`; calls are repeated until `seconds` per
-    callable are used (at least `min_repeats` times)."""
+    callable are used (at least `min_repeats` times). :data:`EXTRA_BENCHMARKS` entries
+    use it too."""
     for fn in fns:
         fn()  # warm up (buffers, caches, imports)
     times = [[] for _ in fns]
@@ -77,11 +78,6 @@ def _rates(fns, units, seconds, *, min_repeats=3):
         if len(times[0]) >= min_repeats and spent >= seconds:
             break
     return [float(u / np.median(t)) for u, t in zip(units, times)]
-
-
-def _rate(fn, units, seconds):
-    """Median `units` per second of `fn` (for :data:`EXTRA_BENCHMARKS` entries)."""
-    return _rates([fn], [units], seconds)[0]
 
 
 def _generator():

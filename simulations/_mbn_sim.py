@@ -456,29 +456,23 @@ def simulate_drift_scan(m, momenta, *, drift, steps, n_chains, window=None, fast
 
 # ---------------------------------------------------------------- benchmark
 def bench_fast_path(seconds, *, batch_sizes=(2, 8, 64, 512), n_chains=4096, steps=200):
-    """Fast-path chain-steps per second at several batch sizes (one worker, median of runs).
+    """Fast-path chain-steps per second at several batch sizes (one worker, median of
+    interleaved runs).
 
     An entry of :data:`simulations._bench.EXTRA_BENCHMARKS`: the fast path draws the batch
     statistics from their exact joint law, so its cost per step should not depend on m.
     Returns ``{"mbn_fast_chain_steps_per_s_m<M>": rate, ...,
     "mbn_fast_max_over_min_rate": ratio}``.
     """
-    import time
+    from ._bench import _rates
 
     lam = np.full(steps, 0.9)
-    budget = max(seconds / len(batch_sizes), 1e-3)
-    out = {}
-    for m in batch_sizes:
-        run = functools.partial(simulate_mbn, m, lam, n_chains=n_chains, record=[steps],
-                                fast=True, rng=1, workers=1, block_size=n_chains,
-                                progress=False)
-        run()  # warm up
-        rates, start = [], time.perf_counter()
-        while len(rates) < 3 or time.perf_counter() - start < budget:
-            t0 = time.perf_counter()
-            run()
-            rates.append(n_chains * steps / (time.perf_counter() - t0))
-        out[f"mbn_fast_chain_steps_per_s_m{m}"] = float(np.median(rates))
+    runs = [functools.partial(simulate_mbn, m, lam, n_chains=n_chains, record=[steps],
+                              fast=True, rng=1, workers=1, block_size=n_chains,
+                              progress=False) for m in batch_sizes]
+    # timed in turn (interleaved), so a load change hits every m alike
+    rates = _rates(runs, [n_chains * steps] * len(runs), max(seconds / len(runs), 1e-3))
+    out = {f"mbn_fast_chain_steps_per_s_m{m}": r for m, r in zip(batch_sizes, rates)}
     rates = list(out.values())
     out["mbn_fast_max_over_min_rate"] = max(rates) / min(rates)
     return out

@@ -64,10 +64,13 @@ def test_cli_errors(capsys, argv, match):
     assert match in err and err.count("\n") == 1
 
 
-def test_rate_helper_for_extra_benchmarks():
+def test_interleaved_rates_helper():
     calls = []
-    rate = _bench._rate(lambda: calls.append(1), 1000, 0.0)
-    assert rate > 0 and len(calls) >= 4          # warm-up + at least three timed calls
+    rates = _bench._rates([lambda: calls.append("a"), lambda: calls.append("b")],
+                          [1000, 10], 0.0)
+    assert len(rates) == 2 and all(r > 0 for r in rates)
+    # warm-up of each, then at least three rounds timed in turn (a, b, a, b, ...)
+    assert calls[:2] == ["a", "b"] and calls[2:8] == ["a", "b"] * 3
 
 
 def test_api_errors():
