@@ -114,10 +114,12 @@ def _glm_regularizer():
     steps.append(Step(eq(E(A(e + d)), expected),
                       "Take expectations: E delta = 0, E delta^2 = V = Var eta."))
     a2 = sp.Derivative(A(e), (e, 2))
-    penalty = (sp.Rational(1, 2) * a2 * sp.Symbol("V")).subs(
-        {sp.Symbol("V"): var_eta}).subs(e, mean_eta)
-    steps.append(Step(eq(sp.Symbol("R"), sp.Rational(1, 2) * a2.subs(e, sp.Symbol("E eta"))
-                         * sp.Symbol("Var eta")),
+    V = sp.Symbol("V")
+    # the penalty is read off the expansion: what E A(eta) adds to A(E eta), per unit V
+    r_generic = sp.expand(expected - A(e))
+    if sp.simplify(r_generic - a2 * V / 2) != 0:  # pragma: no cover
+        raise RuntimeError("glm_regularizer: penalty")
+    steps.append(Step(eq(sp.Symbol("R"), r_generic.subs(V, sp.Symbol("Var eta"))),
                       "So E loss ~= A(E eta) - y E eta + R: loss at the mean output plus the "
                       "penalty R (the -y eta term is linear and averages exactly)."))
 
@@ -128,8 +130,12 @@ def _glm_regularizer():
     steps.append(Step(eq(sp.Symbol("delta_0"), shift),
                       "Around the noise-free output eta_0 = gamma h + beta the mean is shifted by "
                       "delta_0 = gamma h (c_1 - 1): BN inflates the mean output."))
-    around0 = (A(eta0) - y * eta0 + (sp.Subs(sp.Derivative(A(e), e), e, eta0) - y) * shift
-               + sp.Rational(1, 2) * sp.Subs(a2, e, eta0) * (shift**2 + sp.Symbol("Var eta")))
+    var_sym = sp.Symbol("Var eta")
+    # the same Taylor polynomial, now around eta_0: E delta = delta_0, E delta^2 = Var + delta_0^2
+    around0_a = sp.expand(taylor).subs(d**2, var_sym + shift**2).subs(d, shift).subs(e, eta0)
+    around0 = around0_a - y * (eta0 + shift)
+    # the y-free bias: everything but A(eta_0) and the penalty A''(eta_0) Var / 2
+    bias_generic = sp.expand(around0_a - A(eta0) - r_generic.subs(V, var_sym).subs(e, eta0))
     steps.append(Step(eq(E(sp.Symbol("loss")), around0),
                       "Expansion around eta_0: E(eta - eta_0) = delta_0, "
                       "E(eta - eta_0)^2 = Var eta + delta_0^2."))
@@ -166,14 +172,15 @@ def _glm_regularizer():
     results["var_eta"] = sp.Piecewise((in_lambda(var_eta), fin2), (sp.oo, True))
     results["mean_eta"] = sp.Piecewise((in_lambda(mean_eta), fin1), (sp.nan, True))
     for name, fam in FAMILIES.items():
-        a2_fam = sp.simplify(sp.diff(fam(e), e, 2))
-        steps.append(Step(eq(sp.Symbol(f"A''_{name}"), a2_fam),
+        as_fam = sp.Lambda(e, fam(e))
+        r_fam = sp.simplify(r_generic.subs(A, as_fam).doit())     # A''(e) V / 2 for this A
+        steps.append(Step(eq(sp.Symbol(f"R_{name}"), r_fam.subs(V, sp.Symbol("Var eta"))),
                           f"{name}: A = {sp.sstr(fam(e))}; R = A''(E eta) Var eta / 2."))
-        pen = sp.Rational(1, 2) * a2_fam.subs(e, mean_eta) * var_eta
+        pen = r_fam.subs(V, var_eta).subs(e, mean_eta)
         results[f"penalty_{name}"] = sp.Piecewise((in_lambda(pen), fin2), (sp.oo, True))
-        pen0 = sp.Rational(1, 2) * a2_fam.subs(e, eta0) * var_eta
+        pen0 = r_fam.subs(V, var_eta).subs(e, eta0)
         results[f"penalty_noise_free_{name}"] = sp.Piecewise((in_lambda(pen0), fin2), (sp.oo, True))
-        bias = sp.diff(fam(e), e).subs(e, eta0) * shift + a2_fam.subs(e, eta0) * shift**2 / 2
+        bias = bias_generic.subs(A, as_fam).doit()
         results[f"bias_{name}"] = sp.Piecewise((in_lambda(bias), fin1), (sp.oo, True))
     results["shift"] = sp.Piecewise((in_lambda(shift), fin1), (sp.nan, True))
     results["var_h2"] = sp.Piecewise((in_lambda(var_h2), fin2), (sp.oo, True))
