@@ -139,6 +139,15 @@ def output_dir_type(text):
 
 
 batch_size_type = _int_type("batch size", 2)
+
+
+def add_batch_size_argument(parser, default, *, type=batch_size_type,
+                            rule="integers >= 2", what="batch sizes"):
+    """Add ``--batch-size/-m M [M ...]``; the help states `rule` and the `default` list, so
+    ``--help`` cannot drift from the code."""
+    shown = " ".join("inf" if m == float("inf") else str(m) for m in default)
+    parser.add_argument("--batch-size", "-m", type=type, nargs="+", default=list(default),
+                        metavar="M", help=f"{what} ({rule}; default {shown})")
 seed_type = _int_type("seed", 0)
 
 

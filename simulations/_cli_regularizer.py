@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-from ._cli import batch_size_type, float_type, format_table, int_type, print_json, resolve_seed
+from ._cli import add_batch_size_argument, float_type, format_table, int_type, print_json, resolve_seed
 
 __all__ = ["add_parser", "run"]
 
@@ -28,9 +28,7 @@ def add_parser(subparsers, common):
         "regularizer", parents=[common],
         help="second-order BN regulariser vs exact quadrature vs Monte Carlo",
         description=_DESCRIPTION)
-    p.add_argument("--batch-size", "-m", type=batch_size_type, nargs="+",
-                   default=[2, 3, 4, 8, 16, 32, 64, 128, 256], metavar="M",
-                   help="batch sizes (integers >= 2; default 2 3 4 8 16 32 64 128 256)")
+    add_batch_size_argument(p, [2, 3, 4, 8, 16, 32, 64, 128, 256])
     p.add_argument("--family", default="logistic", metavar="NAME",
                    help="GLM family: logistic, squared or poisson (default logistic)")
     p.add_argument("--h", type=float_type(name="h"), nargs="+", default=[1.0], metavar="H",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._cli import batch_size_type, float_type, format_table, int_type, print_json
+from ._cli import add_batch_size_argument, float_type, format_table, int_type, print_json
 
 __all__ = ["add_parser", "run"]
 
@@ -22,8 +22,7 @@ def add_parser(subparsers, common):
     p = subparsers.add_parser("schedule", parents=[common],
                               help="MBN momentum schedule and the noise left at the end",
                               description=_DESCRIPTION)
-    p.add_argument("--batch-size", "-m", type=batch_size_type, nargs="+", default=[2, 4, 8, 16],
-                   metavar="M", help="batch sizes (integers >= 2; default 2 4 8 16)")
+    add_batch_size_argument(p, [2, 4, 8, 16])
     p.add_argument("--ideal-batch-size", "--m0", dest="m0", type=int_type(2, "ideal batch size"),
                    default=32, metavar="M0", help="ideal batch size m0 (default 32)")
     p.add_argument("--epochs", "-T", type=int_type(2, "epochs"), default=200, metavar="T",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from ._cli import batch_size_type, output_file_type, float_type, format_table, int_type, print_json, resolve_seed
+from ._cli import add_batch_size_argument, output_file_type, float_type, format_table, int_type, print_json, resolve_seed
 
 __all__ = ["add_parser", "run"]
 
@@ -24,8 +24,7 @@ def add_parser(subparsers, common):
     p = subparsers.add_parser("bn", parents=[common],
                               help="simulate BN noise and compare with theory",
                               description=_DESCRIPTION)
-    p.add_argument("--batch-size", "-m", type=batch_size_type, nargs="+", default=[2, 4, 8, 16],
-                   metavar="M", help="batch sizes (integers >= 2; default 2 4 8 16)")
+    add_batch_size_argument(p, [2, 4, 8, 16])
     p.add_argument("--samples", "-n", type=int_type(1, "samples"), default=1_000_000,
                    metavar="N", help="input samples per batch size (default 1e6)")
     p.add_argument("--dist", default="normal", metavar="NAME",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from ._cli import (UserError, output_file_type, batch_size_type, float_type, format_table, int_type, print_json,
+from ._cli import (add_batch_size_argument, UserError, output_file_type, format_table, int_type, print_json,
                    resolve_seed)
 
 __all__ = ["add_parser", "run"]
@@ -54,8 +54,7 @@ def add_parser(subparsers, common):
     p = subparsers.add_parser("mbn", parents=[common],
                               help="simulate MBN's running statistics and compare with theory",
                               description=_DESCRIPTION)
-    p.add_argument("--batch-size", "-m", type=batch_size_type, nargs="+", default=[2, 4, 8],
-                   metavar="M", help="batch sizes (integers >= 2; default 2 4 8)")
+    add_batch_size_argument(p, [2, 4, 8])
     p.add_argument("--schedule", type=_schedule_type, default="paper", metavar="S",
                    help="paper | constant:L | linear[:L] | cosine[:L] (ramps from 0 to L, "
                         "default L = 1 - m/m0); default paper")

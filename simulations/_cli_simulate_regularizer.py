@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 
-from ._cli import float_type, output_file_type, format_table, int_type, print_json, resolve_seed
+from ._cli import add_batch_size_argument, float_type, output_file_type, format_table, int_type, print_json, resolve_seed
 
 __all__ = ["add_parser", "run"]
 
@@ -40,9 +40,8 @@ def add_parser(subparsers, common):
     p = subparsers.add_parser("regularizer", parents=[common],
                               help="gamma-decay experiment: SGD under BN/MBN noise vs theory",
                               description=_DESCRIPTION)
-    p.add_argument("--batch-size", "-m", type=_batch_size, nargs="+",
-                   default=[2, 4, 8, 16, 32, 64, math.inf], metavar="M",
-                   help="noise batch sizes (integers >= 2 or inf; default 2 4 8 16 32 64 inf)")
+    add_batch_size_argument(p, [2, 4, 8, 16, 32, 64, math.inf], type=_batch_size,
+                            rule="integers >= 2 or inf", what="noise batch sizes")
     p.add_argument("--m0", type=int_type(2, "m0"), default=32,
                    help="ideal batch size of the MBN schedule (default 32)")
     p.add_argument("--samples", "-n", type=int_type(10, "samples"), default=4000, metavar="N",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from ._cli import UserError, batch_size_type, float_type, format_table, print_json
+from ._cli import add_batch_size_argument, UserError, float_type, format_table, print_json
 
 __all__ = ["add_parser", "run"]
 
@@ -44,9 +44,7 @@ def add_parser(subparsers, common):
     p = subparsers.add_parser(
         "theory", parents=[common], help="closed-form BN noise per batch size (table or JSON)",
         description=_DESCRIPTION)
-    p.add_argument("--batch-size", "-m", type=batch_size_type, nargs="+",
-                   default=DEFAULT_BATCH_SIZES, metavar="M",
-                   help="batch sizes (integers >= 2; default 2 4 8 ... 256)")
+    add_batch_size_argument(p, DEFAULT_BATCH_SIZES)
     p.add_argument("--skewness", type=float_type(name="skewness"), default=None, metavar="S",
                    help="skewness of a non-Gaussian input law (adds its variance noise)")
     p.add_argument("--excess-kurtosis", type=float_type(minimum=-2, name="excess kurtosis"),
