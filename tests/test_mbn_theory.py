@@ -7,7 +7,7 @@ k x standard error with k = 4.5), vs plain-BN identities (momentum 0).
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from noise_theory import effective_batch_size, ema_mean_noise, ema_variance_noise
