@@ -162,22 +162,9 @@ def resolve_seed(seed):
 # ---------------------------------------------------------------- output helpers
 def format_table(headers, rows, *, floatfmt=".6g"):
     """Plain-text table with right-aligned columns."""
-    def fmt(v):
-        if isinstance(v, float):
-            if v != v:
-                return "nan"
-            if v in (float("inf"), float("-inf")):
-                return "inf" if v > 0 else "-inf"
-            return format(v, floatfmt)
-        try:
-            import numpy as np
-            if isinstance(v, np.floating):
-                return fmt(float(v))
-        except ImportError:  # pragma: no cover
-            pass
-        return str(v)
+    from ._io import format_value
 
-    cells = [[fmt(v) for v in row] for row in rows]
+    cells = [[format_value(v, floatfmt) for v in row] for row in rows]
     widths = [max(len(str(h)), *(len(r[i]) for r in cells)) if cells else len(str(h))
               for i, h in enumerate(headers)]
     lines = ["  ".join(str(h).rjust(w) for h, w in zip(headers, widths)),

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["atomic_write", "atomic_directory", "to_jsonable", "dumps_json", "write_csv"]
+__all__ = ["atomic_write", "atomic_directory", "to_jsonable", "dumps_json", "write_csv",
+           "format_value"]
 
 
 def _umask():
@@ -100,6 +101,22 @@ def to_jsonable(obj):
     if isinstance(obj, Path):
         return str(obj)
     return obj
+
+
+def format_value(v, spec=".6g"):
+    """A table cell: floats with `spec` (``nan``, ``inf``, ``-inf`` spelled out), numpy
+    scalars as Python ones, ``None`` as an empty cell, anything else ``str``."""
+    if v is None:
+        return ""
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float):
+        if math.isnan(v):
+            return "nan"
+        if math.isinf(v):
+            return "inf" if v > 0 else "-inf"
+        return format(v, spec)
+    return str(v)
 
 
 def dumps_json(obj, **kwargs):

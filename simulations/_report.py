@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._io import atomic_directory, atomic_write, dumps_json, write_csv
+from ._io import atomic_directory, atomic_write, dumps_json, format_value, write_csv
 from ._seeding import as_seed_sequence
 
 __all__ = ["build_report", "export_figures", "Claim", "Row", "ReportResult", "bonferroni_z"]
@@ -205,20 +205,9 @@ class Context:
 
 # ------------------------------------------------------------------ rendering
 def _fmt(v, spec=".6g"):
-    if v is None:
-        return ""
     if isinstance(v, (bool, np.bool_)):
         return "yes" if v else "NO"
-    if isinstance(v, (int, np.integer)):
-        return str(int(v))
-    if isinstance(v, (float, np.floating)):
-        v = float(v)
-        if math.isnan(v):
-            return "nan"
-        if math.isinf(v):
-            return "inf" if v > 0 else "-inf"
-        return format(v, spec)
-    return str(v)
+    return format_value(v, spec)
 
 
 def claim_table(claim, z_crit):

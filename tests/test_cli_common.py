@@ -124,3 +124,14 @@ def _umask():
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def test_table_cells_spell_out_non_finite_values():
+    import numpy as np
+
+    from simulations._io import format_value
+
+    assert [format_value(v) for v in (np.float64("inf"), -np.inf, np.nan, None, np.int64(7),
+                                     1 / 3, "x")] == ["inf", "-inf", "nan", "", "7",
+                                                      "0.333333", "x"]
+    assert format_value(0.5, ".2f") == "0.50"
