@@ -2,8 +2,11 @@
 
 Every public function has one private ``_<name>_iv`` that calls these helpers and then
 runs pure maths. Messages name the argument, show the value and state the rule, e.g.
-``"`m` must be an integer >= 2; got m=1."``. Misuse raises ``ValueError`` or
-``TypeError``; nothing here uses ``assert``.
+``"`m` must be an integer >= 2; got m=1."``. Misuse raises :class:`ParameterValueError`
+or :class:`ParameterTypeError`: subclasses of ``ValueError`` and ``TypeError`` (so callers
+catch them as usual) that also derive from :class:`InvalidParameter`, which is how the
+command line tells a validated user error (exit status 2) from a bug in our code (exit
+status 1). Nothing here uses ``assert``.
 """
 
 from __future__ import annotations
@@ -14,12 +17,27 @@ import operator
 import numpy as np
 
 __all__ = [
+    "InvalidParameter",
+    "ParameterValueError",
+    "ParameterTypeError",
     "integer_array",
     "real_rule",
     "real_array",
     "positive_int",
     "choice",
 ]
+
+
+class InvalidParameter(Exception):
+    """Marker base of every error raised because an argument broke its documented rule."""
+
+
+class ParameterValueError(InvalidParameter, ValueError):
+    """An argument has the right type but a value outside its rule."""
+
+
+class ParameterTypeError(InvalidParameter, TypeError):
+    """An argument has the wrong type."""
 
 
 def _show(value):
@@ -44,24 +62,24 @@ def integer_array(value, name, *, minimum=None, maximum=None):
     if maximum is not None:
         rule += f"{' and' if minimum is not None else ''} <= {maximum}"
     if isinstance(value, (bool, np.bool_)) or isinstance(value, str):
-        raise TypeError(f"`{name}` must be {rule}; got {name}={value!r}.")
+        raise ParameterTypeError(f"`{name}` must be {rule}; got {name}={value!r}.")
     try:
         arr = np.asarray(value)
     except Exception as exc:  # pragma: no cover - exotic inputs
-        raise TypeError(f"`{name}` must be {rule}; got {name}={value!r}.") from exc
+        raise ParameterTypeError(f"`{name}` must be {rule}; got {name}={value!r}.") from exc
     if arr.dtype.kind == "b" or arr.dtype.kind not in "iuf":
-        raise TypeError(f"`{name}` must be {rule}; got {name}={_show(value)}.")
+        raise ParameterTypeError(f"`{name}` must be {rule}; got {name}={_show(value)}.")
     if arr.dtype.kind == "f":
         if not np.all(np.isfinite(arr)) or not np.all(arr == np.round(arr)):
-            raise ValueError(f"`{name}` must be {rule}; got {name}={_show(value)}.")
+            raise ParameterValueError(f"`{name}` must be {rule}; got {name}={_show(value)}.")
     if arr.dtype.kind in "fu" and np.any(np.abs(arr) >= 2**62):
         # beyond int64 a cast would wrap around silently
-        raise ValueError(f"`{name}` must be {rule} (and below 2**62); got {name}={_show(value)}.")
+        raise ParameterValueError(f"`{name}` must be {rule} (and below 2**62); got {name}={_show(value)}.")
     arr = arr.astype(np.int64, copy=False)
     if minimum is not None and np.any(arr < minimum):
-        raise ValueError(f"`{name}` must be {rule}; got {name}={_show(value)}.")
+        raise ParameterValueError(f"`{name}` must be {rule}; got {name}={_show(value)}.")
     if maximum is not None and np.any(arr > maximum):
-        raise ValueError(f"`{name}` must be {rule}; got {name}={_show(value)}.")
+        raise ParameterValueError(f"`{name}` must be {rule}; got {name}={_show(value)}.")
     return arr
 
 
@@ -84,14 +102,14 @@ def real_array(value, name, *, minimum=None, maximum=None, min_open=False,
     """
     rule = real_rule(minimum, maximum, min_open, max_open)
     if value is None or isinstance(value, str) or isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"`{name}` must be {rule}; got {name}={value!r}.")
+        raise ParameterTypeError(f"`{name}` must be {rule}; got {name}={value!r}.")
     try:
         raw = np.asarray(value)
         if raw.dtype.kind in "bcUSVMm":  # bool, complex, text, dates: refuse, don't coerce
             raise TypeError
         arr = raw.astype(float)
     except (TypeError, ValueError) as exc:
-        raise TypeError(f"`{name}` must be {rule}; got {name}={value!r}.") from exc
+        raise ParameterTypeError(f"`{name}` must be {rule}; got {name}={value!r}.") from exc
     bad = np.isnan(arr)
     if not allow_inf:
         bad |= np.isinf(arr)
@@ -100,25 +118,25 @@ def real_array(value, name, *, minimum=None, maximum=None, min_open=False,
     if maximum is not None:
         bad |= (arr >= maximum) if max_open else (arr > maximum)
     if np.any(bad):
-        raise ValueError(f"`{name}` must be {rule}; got {name}={_show(value)}.")
+        raise ParameterValueError(f"`{name}` must be {rule}; got {name}={_show(value)}.")
     return arr
 
 
 def positive_int(value, name, *, minimum=1):
     """Return a Python int >= `minimum` (scalar only), or raise."""
     if isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"`{name}` must be an integer >= {minimum}; got {name}={value!r}.")
+        raise ParameterTypeError(f"`{name}` must be an integer >= {minimum}; got {name}={value!r}.")
     try:
         out = operator.index(value)
     except TypeError:
         if isinstance(value, numbers.Real) and float(value).is_integer():
             out = int(value)
         else:
-            raise TypeError(
+            raise ParameterTypeError(
                 f"`{name}` must be an integer >= {minimum}; got {name}={value!r}."
             ) from None
     if out < minimum:
-        raise ValueError(f"`{name}` must be an integer >= {minimum}; got {name}={value!r}.")
+        raise ParameterValueError(f"`{name}` must be an integer >= {minimum}; got {name}={value!r}.")
     return out
 
 
@@ -130,6 +148,6 @@ def choice(value, name, options):
 
     close = difflib.get_close_matches(str(value), [str(o) for o in options], n=3, cutoff=0.5)
     hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-    raise ValueError(
+    raise ParameterValueError(
         f"`{name}` must be one of {', '.join(repr(o) for o in options)}; got {name}={value!r}.{hint}"
     )

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from simulations import KSResult, Moments, PitHistogram, SimulationResult
-from simulations._accumulators import merge
+from simulations.mc._accumulators import merge
 
 
 def _one_shot(x):

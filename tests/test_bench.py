@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from simulations import _bench
-from simulations._cli import main
+from simulations import bench as _bench
+from simulations.cli import main
 
 KEYS = {"rng_samples_per_s", "simulator_samples_per_s", "naive_samples_per_s",
         "ratio_to_rng", "speedup_vs_naive", "parallel_speedup"}

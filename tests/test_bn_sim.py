@@ -14,9 +14,9 @@ from scipy import stats
 
 import noise_theory as nt
 from simulations import Moments, run_chunks, simulate_bn
-from simulations import _bn_sim
-from simulations._bn_sim import bn_block_size, bn_kernel
-from simulations._distributions import input_law
+from simulations.models import _bn as _bn_sim
+from simulations.models._bn import bn_block_size, bn_kernel
+from simulations.models._laws import input_law
 
 K = 4.5  # z threshold for "agrees" in single-quantity checks (fixed seeds)
 
@@ -189,7 +189,7 @@ def test_numba_is_imported_lazily():
     import sys
 
     code = ("import sys, noise_theory, simulations; a = 'numba' in sys.modules; "
-            "from simulations._bn_sim import _batch_stats; _batch_stats(); "
+            "from simulations.models._bn import _batch_stats; _batch_stats(); "
             "print(a, 'numba' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, timeout=120).stdout
@@ -402,7 +402,7 @@ def test_errors(args, kwargs, exc, match):
 
 def test_verdict_rules():
     from simulations import SimulationResult
-    from simulations._bn_sim import _verdicts
+    from simulations.models._bn import _verdicts
 
     R = SimulationResult
     rows = [(R("a", 1.0, 0.1, 100), math.nan, True),          # no theory

@@ -7,8 +7,8 @@ import stat
 
 import pytest
 
-from simulations import _cli
-from simulations._io import atomic_directory, atomic_write, dumps_json, to_jsonable
+from simulations.cli import _main as _cli
+from simulations.io import atomic_directory, atomic_write, dumps_json, to_jsonable
 
 
 def _leaf_parsers(parser, path=()):
@@ -129,7 +129,7 @@ def _umask():
 def test_table_cells_spell_out_non_finite_values():
     import numpy as np
 
-    from simulations._io import format_value
+    from simulations.io import format_value
 
     assert [format_value(v) for v in (np.float64("inf"), -np.inf, np.nan, None, np.int64(7),
                                      1 / 3, "x")] == ["inf", "-inf", "nan", "", "7",

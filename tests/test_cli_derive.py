@@ -5,7 +5,7 @@ import json
 import pytest
 
 from derivations import list_derivations
-from simulations._cli import main
+from simulations.cli import main
 
 
 def run(capsys, *argv):

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from simulations._cli import main
+from simulations.cli import main
 
 
 def run_json(capsys, argv):
@@ -100,11 +100,11 @@ def test_simulate_mbn_prints_fresh_seed(capsys):
 
 
 def test_bench_entry_reports_fast_path_rates():
-    from simulations._bench import EXTRA_BENCHMARKS
-    from simulations._mbn_sim import bench_fast_path
+    from simulations.bench import EXTRA_BENCHMARKS
+    from simulations.bench import bench_fast_path
 
     res = bench_fast_path(0.02, batch_sizes=(2, 64), n_chains=256, steps=20)
     assert set(res) == {"mbn_fast_chain_steps_per_s_m2", "mbn_fast_chain_steps_per_s_m64",
                         "mbn_fast_max_over_min_rate"}
     assert all(v > 0 for v in res.values()) and res["mbn_fast_max_over_min_rate"] >= 1
-    assert any(getattr(f, "__name__", "") == "_mbn_fast_path" for f in EXTRA_BENCHMARKS)
+    assert any(getattr(f, "__name__", "") == "bench_fast_path" for f in EXTRA_BENCHMARKS)

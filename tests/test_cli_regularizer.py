@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from simulations._cli import main
+from simulations.cli import main
 
 
 def _json(capsys, argv):

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from simulations._cli import main
+from simulations.cli import main
 
 
 def test_table_prints_seed_and_verdicts(capsys):

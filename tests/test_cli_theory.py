@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from simulations._cli import main
+from simulations.cli import main
 
 
 def _json(capsys, *argv):

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from scipy import integrate, stats
 
 from simulations import input_law
-from simulations._distributions import DISTRIBUTIONS
+from simulations.models._laws import DISTRIBUTIONS
 
 NAMED = [("normal", None), ("laplace", None), ("uniform", None), ("t", 7.5),
          ("exponential", None), ("lognormal", None), ("relu", None)]

@@ -74,7 +74,7 @@ def test_documented_commands_parse():
     """Every `bn-noise ...` line of the docs names real subcommands and options."""
     import shlex
 
-    from simulations._cli import build_parser
+    from simulations.cli import build_parser
 
     cmds = documented_commands()
     assert len(cmds) >= 10

@@ -140,8 +140,8 @@ def test_type_errors():
         run_chunks(_kernel, 10, rng="seed")
 
 
-@pytest.mark.parametrize("module", ["simulations._engine", "simulations._accumulators",
-                                    "simulations._bn_sim", "simulations._distributions"])
+@pytest.mark.parametrize("module", ["simulations.mc._engine", "simulations.mc._accumulators",
+                                    "simulations.models._bn", "simulations.models._laws"])
 def test_docstring_examples_run(module):
     import doctest
     import importlib

@@ -1,4 +1,4 @@
-"""Tests of simulations._mbn_sim: the MBN chain simulator against the exact theory.
+"""Tests of simulations.models._mbn: the MBN chain simulator against the exact theory.
 
 Routes: exact recursion (noise_theory.noise_trajectory) vs simulated chains at every
 recorded step within K standard errors, under the paper schedule and a constant momentum,

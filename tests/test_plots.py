@@ -150,7 +150,7 @@ def test_errors(call, match):
 def test_docstring_examples():
     import doctest
 
-    import simulations._plots as mod
+    import simulations.plots as mod
 
     result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS)
     plt.close("all")

@@ -8,10 +8,11 @@ import re
 import pytest
 
 from simulations import build_report
-from simulations._cli import main
-from simulations._report import Claim, Row, bonferroni_z, row
+from simulations.cli import main
+from simulations.report._common import SectionSpec
+from simulations.report._model import Claim, Row, bonferroni_z, row
 
-from simulations._cli_report import DEFAULT_SEED as SEED  # what `bn-noise report` uses
+from simulations.cli._report import DEFAULT_SEED as SEED  # what `bn-noise report` uses
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +116,10 @@ def test_a_wrong_formula_is_caught(tmp_path, monkeypatch):
         value = real(m, power, **kw)
         return value * (m - 1) / m if power == 2 and not kw.get("eps") else value
 
+    import simulations.report._bn as bn_section
+
     monkeypatch.setattr(noise_theory, "scale_moment", broken)
+    monkeypatch.setattr(bn_section, "scale_moment", broken)   # where the report uses it
     res = build_report(tmp_path / "bad", rng=SEED, sections=["bn"])
     assert not res.all_agree
     text = (res.out / "report.md").read_text()
@@ -140,15 +144,15 @@ def test_existing_folder_needs_force(tmp_path):
 
 
 def test_interrupt_leaves_nothing_half_written(tmp_path, monkeypatch):
-    import simulations._report_checks as checks
+    import simulations.report._sections as checks
 
     def boom(ctx, section):
         raise KeyboardInterrupt
 
     def fine(ctx, section):
-        section.claims.append(checks.Claim("k", "t", "s", "r", (row({"m": 2}, 1.0),)))
+        section.claims.append(Claim("k", "t", "s", "r", (row({"m": 2}, 1.0),)))
 
-    spec = checks.SectionSpec("bn", "x", "", (fine, boom))
+    spec = SectionSpec("bn", "x", "", (fine, boom))
     monkeypatch.setattr(checks, "SECTIONS", (spec,))
     with pytest.raises(KeyboardInterrupt):
         build_report(tmp_path / "r", rng=1)
@@ -185,7 +189,7 @@ def test_cli_bad_arguments(argv, word, capsys):
 
 
 def test_cli_json_and_force(tmp_path, capsys, monkeypatch):
-    import simulations._report_checks as checks
+    import simulations.report._sections as checks
 
     monkeypatch.setattr(checks, "SECTIONS",
                         tuple(s for s in checks.SECTIONS if s.key == "regularizer"))
@@ -204,7 +208,7 @@ def test_cli_json_and_force(tmp_path, capsys, monkeypatch):
 
 def test_cli_figures_only_is_deterministic(tmp_path, capsys, monkeypatch):
     """`--figures-only DIR` (how docs/figures is regenerated): PNGs only, same bytes per seed."""
-    import simulations._report_checks as checks
+    import simulations.report._sections as checks
 
     monkeypatch.setattr(checks, "SECTIONS",
                         tuple(s for s in checks.SECTIONS if s.key == "regularizer"))
@@ -223,7 +227,7 @@ def test_cli_figures_only_is_deterministic(tmp_path, capsys, monkeypatch):
 def test_docstring_examples():
     import doctest
 
-    import simulations._report as mod
+    import simulations.report._build as mod
 
     result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS)
     assert result.attempted >= 4 and result.failed == 0

@@ -1,0 +1,211 @@
+"""``bn-noise simulate mbn``: MBN's running statistics by Monte Carlo, next to the theory."""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+from ..io import write_csv
+from ..mc import DEFAULT_ALPHA, AgreementRule, named_seed
+from ._args import (
+    UserError,
+    add_batch_size_argument,
+    format_table,
+    int_type,
+    output_file_type,
+    print_json,
+    resolve_seed,
+)
+
+__all__ = ["add_parser", "run"]
+
+_DESCRIPTION = """\
+Simulate independent EMA chains of MBN's running mean and variance (momentum = weight on
+history) over raw Gaussian batches (or, with --fast, over the exact joint law of the batch
+mean and variance: O(1) per step whatever m) under a momentum schedule, and compare the
+per-step mean-noise variance E[mu^2], the mean and the variance of the variance noise with
+the exact recursion of noise_theory.noise_trajectory (z-scores; verdict at family-wise
+alpha = 0.01, Bonferroni over all checks of one batch size). The first batch initialises
+the statistics (lambda(1) = 0). With --drift the population mean moves (per step, in
+population-sd units) and E[mu^2] becomes the mean squared error of the running mean:
+noise plus staleness; for a constant schedule the stationary theory and the optimal
+momentum are printed. The seed entropy is printed: --seed S replays the run bit for bit.
+"""
+
+
+def _schedule_type(text):
+
+    from noise_theory._schedules import _parse_spec  # deferred: scipy at CLI start-up
+
+    try:
+        _parse_spec(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def _drift_type(name):
+    def parse(text):
+
+        from ..models._mbn import parse_drift  # deferred: numba and scipy
+
+        try:
+            parse_drift(text, name)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+        return text
+    parse.__name__ = name
+    return parse
+
+
+def add_parser(subparsers, common):
+    p = subparsers.add_parser("mbn", parents=[common],
+                              help="simulate MBN's running statistics and compare with theory",
+                              description=_DESCRIPTION)
+    add_batch_size_argument(p, [2, 4, 8])
+    p.add_argument("--schedule", type=_schedule_type, default="paper", metavar="S",
+                   help="paper | constant:L | linear[:L] | cosine[:L] (ramps from 0 to L, "
+                        "default L = 1 - m/m0); default paper")
+    p.add_argument("--ideal-batch-size", "--m0", dest="m0", type=int_type(2, "ideal batch size"),
+                   default=32, metavar="M0", help="m0 of the paper's schedule (default 32)")
+    p.add_argument("--epochs", "-T", type=int_type(2, "epochs"), default=10, metavar="T",
+                   help="epochs (default 10)")
+    p.add_argument("--iterations-per-epoch", type=int_type(1, "iterations per epoch"),
+                   default=50, metavar="N", help="steps per epoch (default 50)")
+    p.add_argument("--drift", type=_drift_type("drift"), default="none", metavar="D",
+                   help="population-mean drift: none | linear:RATE | walk:SD (default none)")
+    p.add_argument("--std-drift", type=_drift_type("std drift"), default="none", metavar="D",
+                   help="drift of the log population sd: none | linear:RATE | walk:SD")
+    p.add_argument("--fast", action="store_true",
+                   help="draw (mu_B, sigma_B^2) from their exact joint law (O(1) per step)")
+    p.add_argument("--chains", "-n", type=int_type(2, "chains"), default=10_000, metavar="N",
+                   help="independent chains (default 10000)")
+    p.add_argument("--record", type=int_type(2, "record"), default=100, metavar="K",
+                   help="number of evenly spaced steps checked (default 100)")
+    p.add_argument("--workers", type=int_type(1, "workers"), default=None, metavar="W",
+                   help="worker threads (default: all cores); never changes the result")
+    p.add_argument("--out", metavar="FILE.csv", default=None, type=output_file_type,
+                   help="also write the per-step table to this CSV file (atomically)")
+    p.set_defaults(func=run)
+    return p
+
+
+_HEADER = ["m", "step", "epoch", "momentum", "quantity", "theory", "estimate", "stderr", "z"]
+
+
+def _simulate_one(m, args, seq):
+    import numpy as np  # deferred: numpy at CLI start-up
+
+    from noise_theory import (  # deferred: scipy at CLI start-up
+        momentum_schedule,
+        noise_trajectory,
+    )
+
+    from ..models._mbn import simulate_mbn  # deferred: numba and scipy
+
+    lam = momentum_schedule(args.schedule, m=m, epochs=args.epochs,
+                            iterations_per_epoch=args.iterations_per_epoch, m0=args.m0)
+    steps = lam.size
+    record = np.unique(np.round(np.linspace(1, steps, min(args.record, steps))).astype(int))
+    sim = simulate_mbn(m, lam, n_chains=args.chains, record=record, fast=args.fast,
+                       drift=args.drift, std_drift=args.std_drift, rng=seq,
+                       workers=args.workers)
+    theory = noise_trajectory(m, lam)
+    i = sim.steps - 1
+    checks = [("E[mu^2]", theory.mean_noise_var[i], sim.mean_noise_mse()),
+              ("E[var]", theory.variance_noise_mean[i], sim.variance_noise_mean()),
+              ("Var[var]", theory.variance_noise_var[i], sim.variance_noise_var())]
+    rows = []
+    for name, th, results in checks:
+        for t, th_t, r in zip(sim.steps, th, results):
+            z = r.zscore(th_t)
+            rows.append([m, int(t), int((t - 1) // args.iterations_per_epoch) + 1,
+                         float(sim.momenta[t - 1]), name, float(th_t), r.estimate, r.stderr, z])
+    return sim, rows
+
+
+def _drift_lines(m, args, sim):
+    """Stationary drift theory for a constant schedule (None otherwise)."""
+    from noise_theory import (  # deferred: scipy at CLI start-up
+        drift_mse,
+        optimal_drift_momentum,
+    )
+
+    from ..models._mbn import parse_drift  # deferred: numba and scipy
+
+    drift = parse_drift(args.drift)
+    if drift is None or not args.schedule.startswith("constant:"):
+        return None
+    kind, rate = drift
+    lam = float(args.schedule.partition(":")[2])
+    last = sim.mean_noise_mse()[-1]
+    return {"m": m, "drift": args.drift, "momentum": lam,
+            "theory_mse": float(drift_mse(m, lam, drift=kind, rate=rate)),
+            "simulated_mse_last_step": last,
+            "optimal_momentum": float(optimal_drift_momentum(m, drift=kind, rate=rate)),
+            "optimal_mse": float(drift_mse(m, optimal_drift_momentum(m, drift=kind, rate=rate),
+                                           drift=kind, rate=rate))}
+
+
+def run(args):
+    import numpy as np  # deferred: numpy at CLI start-up
+
+
+    drifting = args.drift != "none" or args.std_drift != "none"
+    _, entropy = resolve_seed(args.seed)
+    alpha = DEFAULT_ALPHA
+    results = []
+    all_rows = []
+    for m in dict.fromkeys(args.batch_size):
+        seq = named_seed(np.random.SeedSequence(entropy), "simulate mbn", f"m={m}")
+        sim, rows = _simulate_one(m, args, seq)
+        zs = np.array([abs(r[-1]) for r in rows if math.isfinite(r[-1])])
+        if zs.size == 0:
+            raise UserError("no finite z-score: use more --chains.")
+        # one rule for every check (simulations.mc.verdict): Bonferroni over the rows
+        crit = AgreementRule(n_tests=zs.size, alpha=alpha).z_crit
+        verdict = None if drifting else ("agree" if zs.max() <= crit else "disagree")
+        results.append({"m": m, "steps": int(sim.momenta.size), "chains": sim.n,
+                        "fast": sim.fast, "checks": int(zs.size),
+                        "max_abs_z": float(zs.max()), "z_critical": crit,
+                        "verdict": verdict, "seconds": sim.seconds,
+                        "chain_steps_per_second": sim.chain_steps_per_second,
+                        "drift": _drift_lines(m, args, sim)})
+        all_rows += rows
+    if args.out:
+        write_csv(args.out, _HEADER, all_rows)
+    if args.json:
+        print_json({"command": "simulate mbn", "seed": entropy, "schedule": args.schedule,
+                    "epochs": args.epochs, "iterations_per_epoch": args.iterations_per_epoch,
+                    "drift": args.drift, "std_drift": args.std_drift, "fast": args.fast,
+                    "alpha": alpha, "results": results,
+                    "rows": [dict(zip(_HEADER, r)) for r in all_rows]})
+        return 0
+    print(f"seed entropy: {entropy}  (replay with --seed {entropy})")
+    print(f"schedule {args.schedule}, {args.epochs} epochs x {args.iterations_per_epoch} "
+          f"steps, {'fast (exact joint law)' if args.fast else 'raw batches'}, drift "
+          f"{args.drift}, std drift {args.std_drift}")
+    shown = []
+    for res in results:
+        m_rows = [r for r in all_rows if r[0] == res["m"]]
+        steps = sorted({r[1] for r in m_rows})
+        pick = set(steps[:: max(1, len(steps) // 8)] + [steps[-1]])
+        shown += [r for r in m_rows if r[1] in pick]
+    print(format_table(_HEADER, shown, floatfmt=".5g"))
+    if drifting:
+        print("drift on: 'theory' is the noise-only recursion; the excess of E[mu^2] over it "
+              "is staleness (no verdict).")
+    for res in results:
+        line = (f"m={res['m']}: max |z| = {res['max_abs_z']:.2f} over {res['checks']} "
+                f"checks (critical {res['z_critical']:.2f})"
+                + (f" -> {res['verdict']}" if res["verdict"] else "")
+                + f"; {res['chain_steps_per_second']:.3g} chain-steps/s")
+        print(line)
+        d = res["drift"]
+        if d:
+            print(f"  drift {d['drift']}: stationary MSE at momentum {d['momentum']:g}: theory "
+                  f"{d['theory_mse']:.5g}, simulated (last step) "
+                  f"{d['simulated_mse_last_step'].estimate:.5g} +- "
+                  f"{d['simulated_mse_last_step'].stderr:.2g}; optimal momentum "
+                  f"{d['optimal_momentum']:.4f} (MSE {d['optimal_mse']:.5g})")
+    return 0
