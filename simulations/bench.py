@@ -1,11 +1,11 @@
 """Throughput benchmarks: the BN simulator against the raw generator and a naive baseline.
 
 :func:`run_bench` measures in one run, all with the same bit generator (SFC64, the
-simulator's: :func:`simulations._bn_sim._block_generator`) and dtype (float64):
+simulator's: :func:`simulations.models._bn._block_generator`) and dtype (float64):
 
 (a) the raw generator: ``Generator(SFC64).standard_normal(out=buf)`` into a reused float64
     buffer of 2^17 samples (the simulator's sub-block size);
-(b) the BN simulator (:func:`simulations.run_chunks` with :func:`~simulations._bn_sim.bn_kernel`,
+(b) the BN simulator (:func:`simulations.run_chunks` with :func:`~simulations.models._bn.bn_kernel`,
     one worker, every moment of every quantity; the KS subsample, a fixed cost per run, is
     off) at m = 2, 8 and 64, in input samples per second;
 (c) a naive numpy baseline at m = 8: ``x = rng.standard_normal((batches, m));
@@ -177,7 +177,7 @@ def run_bench(*, seconds=1.0, batch_sizes=(2, 8, 64), workers=None):
 
     Examples
     --------
-    >>> from simulations._bench import run_bench
+    >>> from simulations.bench import run_bench
     >>> res = run_bench(seconds=0.03, batch_sizes=(8,))
     >>> sorted(k for k in res if k.endswith("_per_s"))
     ['naive_samples_per_s', 'rng_samples_per_s', 'simulator_samples_per_s']

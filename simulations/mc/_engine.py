@@ -153,7 +153,7 @@ def run_chunks(kernel, n, *, block_size=DEFAULT_BLOCK_SIZE, chunk_size=None, rng
         Units per task, rounded up to whole blocks. Default: about 16 blocks, fewer if
         needed to give every worker at least 4 tasks. Does not change the result.
     rng : None, int, SeedSequence or Generator, optional
-        The seed (see :func:`simulations._seeding.as_seed_sequence`); the entropy used is in
+        The seed (see :func:`simulations.mc.as_seed_sequence`); the entropy used is in
         the returned :class:`RunResult`.
     workers : int, optional
         Threads of the default thread pool (numpy releases the GIL while generating, so

@@ -13,7 +13,7 @@ agreement row by row:
   (default 1%) over *all* Monte Carlo tests of the report; distribution tests (KS) are put
   on the same scale through their p-value, ``z = Phi^-1(1 - p/2)``.
 
-:func:`build_report` runs the checks (:mod:`simulations._report_checks`), draws the
+:func:`build_report` runs the checks (:mod:`simulations.report._sections`), draws the
 figures, and writes ``report.md``, a self-contained ``report.html`` (figures embedded as
 base64 PNG), the figures as PNG and SVG, and the data as CSV and JSON, all atomically.
 """

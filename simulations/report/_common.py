@@ -3,7 +3,7 @@
 The checks of ``bn-noise report``: one section per part of the theory.
 
 Each section is a :class:`SectionSpec` whose ``tasks`` run in order on a shared
-:class:`~simulations._report.Section`; a task adds claims (closed form vs a second
+:class:`~simulations.report._model.Section`; a task adds claims (closed form vs a second
 deterministic route vs Monte Carlo), figures and data. Each task draws from its own random
 stream (``ctx.rng(key)`` with a fixed key), so a section's numbers do not depend on which
 other sections run.
