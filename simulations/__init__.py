@@ -3,6 +3,35 @@
 Names load lazily (PEP 562): ``import simulations`` (and so the CLI's ``--help``) stays
 cheap; the first use of a name imports its module.
 
+Rooms (sub-packages): ``mc`` (the Monte Carlo core: engine, seeds, accumulators, the one
+agreement rule, progress), ``models`` (input laws, BN / MBN / GLM-loss simulators, the
+gamma-decay experiment), ``nn`` (numpy layers, trainer, data, noise probe), ``report`` (the
+main job), ``cli`` (the ``bn-noise`` command line); and the modules ``plots``, ``bench`` and
+``io`` (atomic writes, JSON, CSV). Imports run one way: cli -> report -> models/nn -> mc ->
+noise_theory.
+
+Vocabulary (the same words in every function, flag and output)
+---------------------------------------------------------------
+m, ``--batch-size``
+    The BN batch size: the number of values one batch statistic is computed from. Never
+    the SGD minibatch of an experiment, which is ``sgd_batch`` (``--sgd-batch``).
+samples, ``--samples``
+    Input values drawn in total (``m`` per batch): ``simulate_bn(m, samples)``.
+batches
+    How many BN batches a simulation ran (``samples // m``).
+examples
+    The size of a training set (the gamma-decay and training experiments).
+chains
+    Independent MBN running-statistics chains simulated side by side.
+n
+    The number of independent units behind an estimate (batches, chains, draws): the
+    ``n`` of every :class:`SimulationResult`.
+momentum
+    The weight on *history* (lambda for training, tau for inference), everywhere.
+seed, entropy
+    ``seed`` is what a user passes (``--seed``, ``rng=``); ``entropy`` is the root
+    ``SeedSequence.entropy`` a result records so a run can be replayed with ``--seed``.
+
 API
 ---
 run_chunks        Monte Carlo engine: seeded blocks, chunks on threads/processes/Dask, merged summaries
