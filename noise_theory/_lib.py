@@ -7,8 +7,16 @@ internal: they may change without notice, so user code should not rely on them.
 """
 
 from ._lazy import lazy_namespace
-from ._validation import (InvalidParameter, ParameterTypeError, ParameterValueError, choice,
-                          integer_array, positive_int, real_array, real_rule)
+from ._validation import (
+                          InvalidParameter,
+                          ParameterTypeError,
+                          ParameterValueError,
+                          choice,
+                          integer_array,
+                          positive_int,
+                          real_array,
+                          real_rule,
+)
 
 __all__ = ["lazy_namespace", "InvalidParameter", "ParameterTypeError", "ParameterValueError",
            "choice", "integer_array", "positive_int", "real_array", "real_rule"]

@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import noise_theory as nt
-from derivations import get_derivation
 from derivations import _symbols as S
+from derivations import get_derivation
 
 seeds = st.integers(0, 2**32 - 1)
 RTOL = 1e-9

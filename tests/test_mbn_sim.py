@@ -11,8 +11,13 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from noise_theory import (drift_mse, ema_variance_noise, momentum_schedule, noise_trajectory,
-                          optimal_drift_momentum)
+from noise_theory import (
+    drift_mse,
+    ema_variance_noise,
+    momentum_schedule,
+    noise_trajectory,
+    optimal_drift_momentum,
+)
 from simulations import mbn_chains, simulate_drift_scan, simulate_mbn
 
 K = 4.5

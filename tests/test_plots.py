@@ -11,9 +11,15 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 import noise_theory as nt  # noqa: E402
-from simulations import (plot_kurtosis_effect, plot_mbn_trajectory,  # noqa: E402
-                         plot_noise_densities, plot_noise_vs_batch_size, plot_output_laws,
-                         plot_regularizer_strength, plot_schedule)
+from simulations import (  # noqa: E402
+    plot_kurtosis_effect,
+    plot_mbn_trajectory,
+    plot_noise_densities,
+    plot_noise_vs_batch_size,
+    plot_output_laws,
+    plot_regularizer_strength,
+    plot_schedule,
+)
 
 
 @pytest.fixture

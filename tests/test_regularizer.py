@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import special, stats
 
-from noise_theory import (GLMFamily, expected_glm_loss, glm_regularizer, regularizer_strength)
+from noise_theory import GLMFamily, expected_glm_loss, glm_regularizer, regularizer_strength
 from noise_theory._regularizer import _expected_softplus, _noise_law, _outer_rule
 
 # ---------------------------------------------------------------- mpmath references

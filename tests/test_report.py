@@ -9,10 +9,9 @@ import pytest
 
 from simulations import build_report
 from simulations.cli import main
+from simulations.cli._report import DEFAULT_SEED as SEED  # what `bn-noise report` uses
 from simulations.report._common import SectionSpec
 from simulations.report._model import Claim, Row, bonferroni_z, row
-
-from simulations.cli._report import DEFAULT_SEED as SEED  # what `bn-noise report` uses
 
 
 @pytest.fixture(scope="module")

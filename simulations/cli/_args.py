@@ -119,7 +119,8 @@ def output_dir_type(text):
     while not ancestor.exists():
         ancestor = ancestor.parent
     if not ancestor.is_dir() or not os.access(ancestor, os.W_OK):
-        raise argparse.ArgumentTypeError(f"cannot create {text!r}: {str(ancestor)!r} is not a writable folder")
+        raise argparse.ArgumentTypeError(
+            f"cannot create {text!r}: {str(ancestor)!r} is not a writable folder")
     return path
 
 

@@ -33,7 +33,8 @@ def as_seed_sequence(rng=None):
             raise ParameterTypeError("`rng` must have a SeedSequence-based bit generator.")
         return seq.spawn(1)[0]
     if isinstance(rng, (bool, np.bool_)):
-        raise ParameterTypeError(f"`rng` must be None, an int seed, a SeedSequence or a Generator; got rng={rng!r}.")
+        raise ParameterTypeError(
+            f"`rng` must be None, an int seed, a SeedSequence or a Generator; got rng={rng!r}.")
     try:
         return np.random.SeedSequence(rng)
     except (TypeError, ValueError) as exc:

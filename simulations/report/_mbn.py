@@ -194,7 +194,8 @@ def _mbn_simulate(ctx, section):
             ("cosine ramp", momentum_schedule("cosine", m=8, epochs=40, iterations_per_epoch=5,
                                               m0=MBN_M0), None))):
         sim = simulate_mbn(8, momenta, n_chains=ctx.size(10_000, 400_000), record=record,
-                           fast=True, rng=ctx.seed_sequence("mbn schedule trajectory", label), workers=ctx.workers,
+                           fast=True, rng=ctx.seed_sequence("mbn schedule trajectory", label),
+                           workers=ctx.workers,
                            progress=False)
         _mbn_trajectory_rows(label, 8, momenta, sim, record, rows_traj, constant=constant)
     sd_points = {"MBN mean": ([], [], []), "MBN variance": ([], [], [])}

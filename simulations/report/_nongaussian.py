@@ -40,7 +40,8 @@ def _nongaussian(ctx, section):
         for m in NONGAUSSIAN_BATCH_SIZES:
             sim = simulate_bn(m, bn_samples(ctx, m) // 2, dist=dist, df=df,
                               eps=RELU_EPS if dist == "relu" else 0.0,
-                              rng=ctx.seed_sequence("nongaussian", dist, f"df={df}", f"m={m}"), workers=ctx.workers,
+                              rng=ctx.seed_sequence("nongaussian", dist, f"df={df}", f"m={m}"),
+                              workers=ctx.workers,
                               ks_batches=0, progress=False)
             th = batch_statistics_moments(m, skewness=law.skewness,
                                           excess_kurtosis=law.excess_kurtosis)

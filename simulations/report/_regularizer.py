@@ -1,4 +1,5 @@
-"""Report section: The explicit regulariser: the second-order formula against exact quadrature and Monte Carlo."""
+"""Report section: the explicit regulariser, second-order formula against exact quadrature
+and Monte Carlo."""
 
 from __future__ import annotations
 
