@@ -40,13 +40,19 @@ from noise_theory._validation import positive_int, real_array
 from ..mc._progress import progress as _progress
 from ..mc._seeding import as_seed_sequence, named_seed
 
-__all__ = ["gamma_decay_experiment", "GammaDecayResult", "GammaDecayRow", "VERDICT_RULE",
-           "min_epochs", "second_order_verdict"]
+__all__ = [
+    "VERDICT_RULE",
+    "GammaDecayResult",
+    "GammaDecayRow",
+    "gamma_decay_experiment",
+    "min_epochs",
+    "second_order_verdict",
+]
 
 _DECAY = 16.0  # learning rate lr / (1 + epoch / _DECAY)
 _MIN_WINDOW = 4  # fewest SGD steps in the averaging window
 _MIN_ALIGNMENT = 0.9  # below: the direction is not learned, no comparison is meaningful
-_REL_TOL = 0.06  # SGD's own accuracy (finite training): see VERDICT_RULE
+_REL_TOL = 0.08  # SGD's own accuracy: noise-free rows at 1500 x 40 epochs lie at -3.5..-5.6%
 _Z = 3.0
 
 #: How the ``verdict`` column is decided (also printed by ``bn-noise simulate regularizer``).
