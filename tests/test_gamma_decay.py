@@ -126,9 +126,10 @@ def test_checks_hold_for_19_of_20_seeds():
 
 def test_mirror_teacher_gives_the_same_sign_free_answer():
     """teacher_gamma -> -teacher_gamma is the mirror problem: gamma (= |gamma w|) stays > 0
-    and the alignment with the (signed) teacher stays ~1. The old code reported gamma < 0 for
-    one of the two."""
-    kw = dict(batch_sizes=(8, math.inf), n_samples=600, epochs=20, rng=11)
+    and the alignment with the (signed) teacher stays ~1, for any seed (gamma = |mean gamma*w|
+    by construction). Seed 0 is one where the old code (averaging w and gamma separately,
+    sign set by the start) reported gamma ~ -2.2, -2.95, -3.14 for the mirror problem."""
+    kw = dict(batch_sizes=(8, math.inf), n_samples=600, epochs=20, rng=0)
     a = gamma_decay_experiment(**kw)
     b = gamma_decay_experiment(**kw, teacher_gamma=-4.0)
     for ra, rb in zip(a.rows, b.rows):
