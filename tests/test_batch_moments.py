@@ -71,9 +71,10 @@ def test_two_point_laws_sit_on_pearsons_bound(p, m):
 @pytest.mark.parametrize("ddof", [0, 1])
 def test_gaussian_case_matches_the_scipy_laws(m, ddof):
     got = batch_statistics_moments(m, ddof=ddof)
-    assert got.var_mean == pytest.approx(mean_noise(m).var(), rel=1e-14)
+    # 1e-12, not 1e-14: scipy computes the law its own way; last bits differ by version
+    assert got.var_mean == pytest.approx(mean_noise(m).var(), rel=1e-12)
     law = variance_noise(m, ddof=ddof)
-    assert got.mean_var == pytest.approx(law.mean(), rel=1e-14)
+    assert got.mean_var == pytest.approx(law.mean(), rel=1e-12)
     assert got.var_var == pytest.approx(law.var(), rel=1e-12)
     assert got.cov == 0.0 and got.corr == 0.0 and got.mean_mean == 0.0
 

@@ -7,6 +7,7 @@ import math
 
 from ..io import write_csv
 from ._args import (
+    UserError,
     add_batch_size_argument,
     float_type,
     format_table,
@@ -28,7 +29,9 @@ decay") and raises the loss floor (under-fitting). Seeded and reproducible.
 """
 
 _HEADER = ["noise", "m", "momentum", "gamma", "gamma_pred", "gamma_exact", "beta",
-           "train_loss", "loss_pred", "loss_exact", "clean_loss"]
+           "train_loss", "loss_pred", "loss_exact", "clean_loss", "rel_error", "alignment",
+           "window_spread", "gamma_spread", "verdict"]
+_NOT_COMPUTED = ("gamma_exact", "loss_exact")   # NaN in the rows: not computed
 
 
 def _batch_size(text):
@@ -68,6 +71,9 @@ def add_parser(subparsers, common):
                    help="slope of the logistic teacher (default 4)")
     p.add_argument("--exact", action="store_true",
                    help="also minimise the exact expected loss (quadrature; ~30 s)")
+    p.add_argument("--replicates", type=int_type(1, "replicates"), default=1,
+                   help="independent replicates (fresh data and SGD noise) per row; the "
+                        "table shows medians and spreads (default 1)")
     p.add_argument("--out", metavar="FILE.csv", default=None, type=output_file_type,
                    help="also write the table to this CSV file (atomically)")
     p.set_defaults(func=run)
@@ -75,27 +81,49 @@ def add_parser(subparsers, common):
 
 
 def run(args):
-    from ..models._gamma_decay import (  # deferred: numba and scipy
-        gamma_decay_experiment,  # deferred: numba and scipy
+    from ..models._gamma_decay import (  # deferred: scipy
+        VERDICT_RULE,
+        gamma_decay_experiment,
+        min_epochs,
     )
 
+    need = min_epochs(args.samples, min(args.sgd_batch, args.samples))
+    if args.epochs < need:
+        raise UserError(
+            f"--epochs must be >= {need} for --samples {args.samples} and --sgd-batch "
+            f"{args.sgd_batch} (the averaging window, the last quarter of the SGD steps, "
+            f"needs >= 4 steps); got --epochs {args.epochs}.")
     seq, entropy = resolve_seed(args.seed)
     res = gamma_decay_experiment(args.batch_size, m0=args.m0, n_samples=args.samples,
                                  dim=args.dim, teacher_gamma=args.teacher_gamma,
                                  epochs=args.epochs, batch=args.sgd_batch, lr=args.lr,
-                                 eps=args.eps, exact=args.exact, rng=seq)
-    rows = [[getattr(r, k) for k in _HEADER] for r in res.rows]
+                                 eps=args.eps, exact=args.exact, rng=seq,
+                                 replicates=args.replicates)
+
+    def cell(r, k):
+        v = getattr(r, k)
+        return "" if k in _NOT_COMPUTED and isinstance(v, float) and math.isnan(v) else v
+
+    rows = [[cell(r, k) for k in _HEADER] for r in res.rows]
     if args.out:
         write_csv(args.out, _HEADER, rows)
     if args.json:
-        print_json({"seed": entropy, "settings": res.settings, "rows": res.rows})
+        print_json({"seed": entropy, "settings": res.settings, "rows": res.rows,
+                    "verdict_rule": VERDICT_RULE})
         return 0
     print(f"seed entropy: {entropy}  (replay with --seed {entropy})")
     print("settings: " + ", ".join(f"{k}={v}" for k, v in res.settings.items()))
     print(format_table(_HEADER, rows, floatfmt=".4g"))
-    print("gamma, beta: SGD (iterates of the last quarter averaged); gamma_pred, loss_pred: "
+    if any(c == "" for row in rows for c in row):
+        print("empty gamma_exact, loss_exact: not computed (pass --exact).")
+    print("gamma, beta: SGD (iterates of gamma*w over the last quarter averaged; gamma = "
+          "|mean gamma*w| >= 0: the sign of gamma is not identified); gamma_pred, loss_pred: "
           "minimiser/minimum of mean(loss(E eta) + R); gamma_exact, loss_exact: of the exact "
           "expected loss (--exact); train_loss: mean noisy loss at the end (the floor); "
-          "clean_loss: noise-free loss of the learned parameters. MBN: momentum "
-          "1 - m/m0, variance noise from the moment-matched Gamma law.")
+          "clean_loss: noise-free loss of the learned parameters; rel_error: "
+          "gamma/gamma_pred - 1; alignment: cosine of gamma*w with the teacher; "
+          "window_spread: sd of gamma over the averaging window / gamma; gamma_spread: "
+          "spread over replicates (scaled MAD). With --replicates > 1 every value is the "
+          "median. MBN: momentum 1 - m/m0, variance noise from the moment-matched Gamma law.")
+    print(VERDICT_RULE)
     return 0
