@@ -9,7 +9,6 @@ within an epoch.
 
 from __future__ import annotations
 
-import math
 from typing import NamedTuple
 
 import numpy as np

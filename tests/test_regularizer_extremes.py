@@ -11,9 +11,15 @@ import numpy as np
 import pytest
 
 import noise_theory as nt
-from noise_theory import (expected_glm_loss, glm_divergence_reason, glm_family,
-                          glm_regularizer, noise_law, regularizer_strength,
-                          validate_glm_inputs)
+from noise_theory import (
+    expected_glm_loss,
+    glm_divergence_reason,
+    glm_family,
+    glm_regularizer,
+    noise_law,
+    regularizer_strength,
+    validate_glm_inputs,
+)
 
 # ---------------------------------------------------------------- mpmath references
 # Generated with mpmath 1.3 at dps = 60 by
@@ -222,7 +228,7 @@ def test_nan_h_is_refused_with_one_clear_message():
 def test_validate_glm_inputs_is_the_shared_validator():
     v = validate_glm_inputs([0.0, 1.0], [[0.0], [1.0]], gamma=2, beta=0, m=8.0,
                             family="squared", momentum=0.5, eps=0)
-    h, y, gamma, beta, m, fam, momentum, eps = v
+    h, y, gamma, _beta, m, fam, momentum, eps = v
     assert h.shape == y.shape == gamma.shape == (2, 2) and m == 8 and type(m) is int
     assert fam is glm_family("squared") and momentum == 0.5 and eps == 0.0
     assert v.family is fam and isinstance(v, nt.GLMInputs)
@@ -249,7 +255,7 @@ def test_glm_family_and_alias():
 
 
 def test_noise_law_public_and_exact_moments():
-    from noise_theory._regularizer import _NoiseLaw, _noise_law
+    from noise_theory._regularizer import _noise_law, _NoiseLaw
 
     for m, mom in [(2, 0.0), (8, 0.0), (8, 0.9), (5, 1 - 2**-53)]:
         law = noise_law(m, momentum=mom)

@@ -6,9 +6,16 @@ import math
 import numpy as np
 import pytest
 
-from noise_theory import (drift_mse, from_pytorch_momentum, inference_momentum,
-                          momentum_for_target_batch, momentum_schedule,
-                          optimal_drift_momentum, paper_momentum, parse_momentum_schedule)
+from noise_theory import (
+    drift_mse,
+    from_pytorch_momentum,
+    inference_momentum,
+    momentum_for_target_batch,
+    momentum_schedule,
+    optimal_drift_momentum,
+    paper_momentum,
+    parse_momentum_schedule,
+)
 from noise_theory._schedules import MomentumScheduleSpec, _parse_spec
 
 
