@@ -42,6 +42,14 @@ expected_glm_loss(h, y, *, gamma, beta, m, family="logistic", momentum=0.0, eps=
 regularizer_strength(m, *, momentum=0.0, eps=0.0)  c1, c2, Var(eta) coefficients and large-m series
 RegularizerStrength                result of regularizer_strength (frozen dataclass)
 GLMFamily(name, A, A1, A2, growth)  a GLM family (log-partition and derivatives)
+glm_family(family)                 a GLMFamily by name ('squared', 'logistic', 'poisson') or pass-through
+noise_law(m, *, momentum=0.0)      BN/MBN noise law of the regulariser (Gamma moment-matched for MBN)
+NoiseLaw                           result of noise_law (frozen dataclass: s2, shape, scale, approximate, m, momentum)
+glm_divergence_reason(m, *, family="logistic", momentum=0.0, eps=0.0)  None if E loss is finite, else why not
+validate_glm_inputs(h, y, *, gamma, beta, m, family="logistic", momentum=0.0, eps=0.0)  the validator of expected_glm_loss
+GLMInputs                          result of validate_glm_inputs (named tuple)
+parse_momentum_schedule(schedule)  validate and split a schedule spec such as "constant:0.9"
+MomentumScheduleSpec               result of parse_momentum_schedule (named tuple: kind, value)
 
 """
 
@@ -82,6 +90,14 @@ _LAZY = {
     "regularizer_strength": "noise_theory._regularizer",
     "RegularizerStrength": "noise_theory._regularizer",
     "GLMFamily": "noise_theory._families",
+    "glm_family": "noise_theory._families",
+    "noise_law": "noise_theory._regularizer",
+    "NoiseLaw": "noise_theory._regularizer",
+    "glm_divergence_reason": "noise_theory._regularizer",
+    "validate_glm_inputs": "noise_theory._regularizer",
+    "GLMInputs": "noise_theory._regularizer",
+    "parse_momentum_schedule": "noise_theory._schedules",
+    "MomentumScheduleSpec": "noise_theory._schedules",
 }
 
 __all__ = sorted(_LAZY)

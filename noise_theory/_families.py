@@ -21,7 +21,7 @@ from typing import Callable
 import numpy as np
 from scipy import special
 
-__all__ = ["GLMFamily", "FAMILIES", "get_family"]
+__all__ = ["GLMFamily", "FAMILIES", "glm_family", "get_family"]
 
 
 @dataclass(frozen=True)
@@ -76,11 +76,39 @@ POISSON = GLMFamily("poisson", A=np.exp, A1=np.exp, A2=np.exp, growth=math.inf)
 FAMILIES = {f.name: f for f in (SQUARED, LOGISTIC, POISSON)}
 
 
-def get_family(family):
-    """Return the `GLMFamily` for a name in `FAMILIES` or a `GLMFamily` instance, or raise."""
+def glm_family(family):
+    """A GLM family by name, or a `GLMFamily` passed through after a check.
+
+    Parameters
+    ----------
+    family : {'squared', 'logistic', 'poisson'} or GLMFamily
+        A name in ``FAMILIES`` or a user family (its ``growth`` must be a real > 0 or
+        ``inf``).
+
+    Returns
+    -------
+    GLMFamily
+
+    Raises
+    ------
+    ValueError
+        Unknown name (with the closest valid ones), or a user family with a bad ``growth``.
+    TypeError
+        Neither a string nor a `GLMFamily`.
+
+    Examples
+    --------
+    >>> from noise_theory import glm_family
+    >>> fam = glm_family("logistic")
+    >>> fam.name, fam.growth
+    ('logistic', 1.0)
+    >>> glm_family(fam) is fam
+    True
+    """
     if isinstance(family, GLMFamily):
         growth = family.growth
-        if not (isinstance(growth, (int, float)) and growth > 0):
+        if (isinstance(growth, (bool, np.bool_)) or not isinstance(growth, (int, float))
+                or not growth > 0):
             raise ValueError(f"`family.growth` must be a real number > 0 (inf allowed); "
                              f"got growth={growth!r}.")
         return family
@@ -90,3 +118,7 @@ def get_family(family):
         return FAMILIES[choice(family, "family", tuple(FAMILIES))]
     raise TypeError("`family` must be one of 'squared', 'logistic', 'poisson' or a "
                     f"GLMFamily; got family={family!r}.")
+
+
+#: old name of :func:`glm_family`, kept as an alias.
+get_family = glm_family

@@ -9,6 +9,8 @@ within an epoch.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from ._validation import integer_array, positive_int, real_array
@@ -20,6 +22,8 @@ __all__ = [
     "linear_momentum",
     "cosine_momentum",
     "momentum_schedule",
+    "parse_momentum_schedule",
+    "MomentumScheduleSpec",
     "momentum_for_target_batch",
     "from_pytorch_momentum",
     "to_pytorch_momentum",
@@ -43,6 +47,13 @@ def _momentum_iv(momentum, name="momentum"):
     return real_array(momentum, name, minimum=0, maximum=1, max_open=True)
 
 
+def _ratio_iv(m, m0):
+    if np.any(m0 > m * 2.0 ** 52):
+        raise ValueError(f"`m0` must be <= m * 2**52 (beyond it the end momentum 1 - m/m0 "
+                         f"rounds to 1 in floating point); got m0={m0.tolist()!r} with "
+                         f"m={m.tolist()!r}.")
+
+
 # ---------------------------------------------------------------- the paper's schedule
 def paper_momentum(epoch, epochs, m, *, m0=32):
     r"""The MBN paper's dynamic training momentum lambda(t) (weight on history).
@@ -56,7 +67,8 @@ def paper_momentum(epoch, epochs, m, *, m0=32):
     m : int or array_like of int
         Batch size, ``m >= 2``.
     m0 : int or array_like of int, optional
-        Ideal batch size (32 in the paper), ``m0 >= 2``.
+        Ideal batch size (32 in the paper), ``2 <= m0 <= m * 2**52`` (beyond, the final
+        momentum ``1 - m/m0`` rounds to 1).
 
     Returns
     -------
@@ -89,6 +101,7 @@ def paper_momentum(epoch, epochs, m, *, m0=32):
     epoch, epochs = _epoch_iv(epoch, epochs)
     m = integer_array(m, "m", minimum=2)
     m0 = integer_array(m0, "m0", minimum=2)
+    _ratio_iv(m, m0)
     # rho^(T/(T-1) max(T-t, 0)) = r^(max(T-t, 0)/(T-1)) with r = rho^T = min(m/m0, 1):
     # this form makes lambda(1) = r - r = 0 and lambda(T) = 1 - r exact in floating point.
     r = np.minimum(m / m0, 1.0)
@@ -111,7 +124,8 @@ def inference_momentum(m, *, m0=32, tau0=0.9):
     Returns
     -------
     float or ndarray
-        ``tau = tau0 ** (m / m0)``.
+        ``tau = tau0 ** (m / m0)``; refused (ValueError naming `m0`) where it would round
+        to 1, i.e. ``(m/m0) * |log(tau0)| < 2**-53``.
 
     Notes
     -----
@@ -127,7 +141,12 @@ def inference_momentum(m, *, m0=32, tau0=0.9):
     m = integer_array(m, "m", minimum=2)
     m0 = integer_array(m0, "m0", minimum=2)
     tau0 = _momentum_iv(tau0, "tau0")
-    return _out(tau0 ** (m / m0))
+    tau = tau0 ** (m / m0)
+    if np.any(tau >= 1.0):
+        raise ValueError(f"`m0` too large for `m` and `tau0`: tau = tau0**(m/m0) rounds to 1 "
+                         f"(needs (m/m0) * |log(tau0)| >= 2**-53); got m={m.tolist()!r}, "
+                         f"m0={m0.tolist()!r}, tau0={tau0.tolist()!r}.")
+    return _out(tau)
 
 
 # ---------------------------------------------------------------- simple ramps
@@ -185,26 +204,89 @@ def cosine_momentum(epoch, epochs, *, start=0.0, end):
 SCHEDULES = ("paper", "constant", "linear", "cosine")
 
 
-def _parse_spec(spec):
-    """Split ``"constant:0.9"`` / ``"linear:0.5"`` into (kind, value or None)."""
-    kind, _, arg = str(spec).partition(":")
-    if kind not in SCHEDULES:
-        from ._validation import choice
+class MomentumScheduleSpec(NamedTuple):
+    """A parsed schedule spec (see :func:`parse_momentum_schedule`).
 
-        choice(kind, "schedule", SCHEDULES)
+    Attributes
+    ----------
+    kind : str
+        One of ``SCHEDULES``: ``"paper"``, ``"constant"``, ``"linear"``, ``"cosine"``.
+    value : float or None
+        The momentum after ``':'`` (``0 <= value < 1``): the constant momentum, or the end
+        point of a ramp; None for ``"paper"`` and for a ramp to the paper's end point.
+    """
+
+    kind: str
+    value: float | None
+
+
+def parse_momentum_schedule(schedule):
+    r"""Parse and fully validate a momentum-schedule spec such as ``"constant:0.9"``.
+
+    Parameters
+    ----------
+    schedule : str
+        ``"paper"``; ``"constant:L"``; ``"linear"``, ``"cosine"`` (ramp from 0 to the
+        paper's end point ``1 - m/m0``); ``"linear:L"``, ``"cosine:L"`` (ramp from 0 to L).
+        L is a momentum (weight on history), ``0 <= L < 1``.
+
+    Returns
+    -------
+    MomentumScheduleSpec
+        Named tuple ``(kind, value)``; ``value`` is None where no momentum was given.
+
+    Raises
+    ------
+    TypeError
+        If `schedule` is not a string.
+    ValueError
+        Naming `schedule` and the spec: an unknown kind, ``"paper"`` with a value,
+        ``"constant"`` without one, an empty or non-numeric value after ``':'``, or a
+        momentum outside [0, 1).
+
+    Examples
+    --------
+    >>> from noise_theory import parse_momentum_schedule
+    >>> parse_momentum_schedule("constant:0.9")
+    MomentumScheduleSpec(kind='constant', value=0.9)
+    >>> parse_momentum_schedule("linear")
+    MomentumScheduleSpec(kind='linear', value=None)
+    """
+    if not isinstance(schedule, str):
+        raise TypeError(f"`schedule` must be a string such as 'constant:0.9'; "
+                        f"got schedule={schedule!r}.")
+    kind, colon, arg = schedule.partition(":")
+    if kind not in SCHEDULES:
+        import difflib
+
+        close = difflib.get_close_matches(kind, SCHEDULES, n=3, cutoff=0.5)
+        hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        raise ValueError(f"`schedule` {schedule!r}: the kind before ':' must be one of "
+                         f"{', '.join(repr(s) for s in SCHEDULES)}; got {kind!r}.{hint}")
     value = None
-    if arg:
+    if colon:
+        if kind == "paper":
+            raise ValueError(f"`schedule` {schedule!r}: 'paper' takes no value; use "
+                             f"schedule='paper'.")
+        if not arg.strip():
+            raise ValueError(f"`schedule` {schedule!r}: a momentum must follow ':', e.g. "
+                             f"'{kind}:0.9'.")
         try:
-            value = float(arg)
+            value = float(arg) + 0.0   # -0.0 -> 0.0
         except ValueError:
-            raise ValueError(f"`schedule` value after ':' must be a real number; "
-                             f"got schedule={spec!r}.") from None
-    if kind == "paper" and value is not None:
-        raise ValueError(f"`schedule` 'paper' takes no value; got schedule={spec!r}.")
-    if kind == "constant" and value is None:
-        raise ValueError(f"`schedule` 'constant' needs a momentum, e.g. 'constant:0.9'; "
-                         f"got schedule={spec!r}.")
-    return kind, value
+            raise ValueError(f"`schedule` {schedule!r}: the value after ':' must be a real "
+                             f"number; got {arg!r}.") from None
+        if not 0.0 <= value < 1.0:     # also refuses nan and inf
+            raise ValueError(f"`schedule` {schedule!r}: momentum must be in [0, 1); "
+                             f"got {arg.strip()}.")
+    elif kind == "constant":
+        raise ValueError(f"`schedule` {schedule!r}: 'constant' needs a momentum, e.g. "
+                         f"'constant:0.9'.")
+    return MomentumScheduleSpec(kind, value)
+
+
+#: old private name of :func:`parse_momentum_schedule`.
+_parse_spec = parse_momentum_schedule
 
 
 def momentum_schedule(schedule, *, m, epochs, iterations_per_epoch=1, m0=32):
@@ -262,6 +344,10 @@ def momentum_schedule(schedule, *, m, epochs, iterations_per_epoch=1, m0=32):
 
 
 # ---------------------------------------------------------------- targets and converters
+#: largest target/m (and m0/m) ratio: 1 - momentum stays >= ~2**-51.
+_TARGET_RATIO_MAX = 2.0 ** 52
+#: smallest PyTorch momentum (weight on new): 1 - it must stay < 1.
+_PYTORCH_MIN = 2.0 ** -53
 def momentum_for_target_batch(m, target):
     r"""The momentum whose stationary MBN mean noise equals plain BN's at batch `target`.
 
@@ -270,7 +356,7 @@ def momentum_for_target_batch(m, target):
     m : int or array_like of int
         Batch size, ``m >= 2``.
     target : float or array_like
-        Target batch size, ``target >= m``.
+        Target batch size, ``m <= target <= m * 2**52``.
 
     Returns
     -------
@@ -279,6 +365,9 @@ def momentum_for_target_batch(m, target):
 
     Notes
     -----
+    `target` is limited to ``m * 2**52``: there ``1 - lambda = 2m/(target + m)`` is
+    about 2**-51, and beyond ``m * 2**53`` lambda would round to 1.
+
     Solves :math:`\frac{1-\lambda}{(1+\lambda)m} = \frac{1}{m_t}`, i.e.
     ``effective_batch_size(m, lambda) == target``. The paper's end point
     ``1 - m/target`` overshoots the noise target (its variance is
@@ -295,11 +384,18 @@ def momentum_for_target_batch(m, target):
     if np.any(target < m):
         raise ValueError(f"`target` must be >= m (a momentum >= 0 only lowers the noise); "
                          f"got target={target.tolist()!r} with m={m.tolist()!r}.")
+    if np.any(target > m * _TARGET_RATIO_MAX):
+        raise ValueError(f"`target` must be <= m * 2**52 (beyond it the momentum "
+                         f"(target - m)/(target + m) rounds to 1 in floating point); got "
+                         f"target={target.tolist()!r} with m={m.tolist()!r}.")
     return _out((target - m) / (target + m))
 
 
 def from_pytorch_momentum(momentum):
     """Convert PyTorch's ``momentum`` (weight on the new value) to lambda (weight on history).
+
+    `momentum` must be in ``[2**-53, 1]``: below 2**-53, ``1 - momentum`` rounds to 1, a
+    momentum no other function accepts.
 
     Examples
     --------
@@ -308,6 +404,10 @@ def from_pytorch_momentum(momentum):
     0.9
     """
     momentum = real_array(momentum, "momentum", minimum=0, maximum=1, min_open=True)
+    if np.any(momentum < _PYTORCH_MIN):
+        raise ValueError(f"`momentum` (PyTorch, weight on the new value) must be >= 2**-53 "
+                         f"(below it lambda = 1 - momentum rounds to 1); got "
+                         f"momentum={momentum.tolist()!r}.")
     return _out(1.0 - momentum)
 
 
@@ -385,15 +485,35 @@ def drift_mse(m, momentum, *, drift, rate):
     m, momentum, drift, rate = _drift_iv(m, momentum, drift, rate)
     lam = momentum
     if drift == "linear":
-        return _out((lam * rate / (1.0 - lam)) ** 2 + (1.0 - lam) / ((1.0 + lam) * m))
-    return _out((lam**2 * rate**2 + (1.0 - lam) ** 2 / m) / (1.0 - lam**2))
+        with np.errstate(over="ignore"):   # huge staleness overflows to inf
+            return _out((lam * rate / (1.0 - lam)) ** 2 + (1.0 - lam) / ((1.0 + lam) * m))
+    with np.errstate(over="ignore"):
+        return _out((lam**2 * rate**2 + (1.0 - lam) ** 2 / m) / ((1.0 - lam) * (1.0 + lam)))
 
 
 def _linear_drift_root(c):
-    """Root in (0, 1) of (c+1) l^3 + (2c-3) l^2 + (c+3) l - 1, c = r^2 m (> 0)."""
-    roots = np.roots([c + 1.0, 2.0 * c - 3.0, c + 3.0, -1.0])
-    real = roots[np.abs(roots.imag) <= 1e-9 * np.abs(roots)].real
-    return float(real[(real > 0.0) & (real < 1.0)][0])
+    """Root in (0, 1) of c l (1+l)^2 = (1-l)^3 (c = r^2 m > 0), to full relative precision.
+
+    For c > 1/9 the root is below 1/2 and is solved for in lambda; otherwise in
+    e = 1 - lambda (the root of e^3 = c (1-e)(2-e)^2, e ~ (4c)^(1/3)), so that a momentum
+    close to 1 keeps its distance from 1 exactly. Both sides are monotone (one root).
+    """
+    from scipy import optimize
+
+    if c > 1e30:   # lambda = 1/(c + 3) + O(c^-2): below 1e-30, exact to double precision
+        return 1.0 / c
+    if c > 1.0 / 9.0:
+        def f(lam):
+            return c * lam * (1.0 + lam) ** 2 - (1.0 - lam) ** 3
+        lam = optimize.brentq(f, 0.0, 0.5, xtol=1e-300, rtol=1e-15, maxiter=400)
+        d = c * ((1.0 + lam) ** 2 + 2.0 * lam * (1.0 + lam)) + 3.0 * (1.0 - lam) ** 2
+        return lam - f(lam) / d          # one Newton step: the last bits
+
+    def g(e):
+        return e ** 3 - c * (1.0 - e) * (2.0 - e) ** 2
+    e = optimize.brentq(g, 0.0, 0.5, xtol=1e-300, rtol=1e-15, maxiter=400)
+    d = 3.0 * e * e + c * ((2.0 - e) ** 2 + 2.0 * (1.0 - e) * (2.0 - e))
+    return 1.0 - (e - g(e) / d)
 
 
 def optimal_drift_momentum(m, *, drift, rate):
@@ -406,13 +526,20 @@ def optimal_drift_momentum(m, *, drift, rate):
     drift : {"linear", "walk"}
         Drift model, see :func:`drift_mse`.
     rate : float or array_like
-        Drift per step (population-sd units), ``>= 0``.
+        Drift per step (population-sd units), ``> 0`` (without drift the error decreases
+        all the way to momentum 1, where the statistics would freeze: no optimum).
 
     Returns
     -------
     float or ndarray
-        The minimising momentum in ``(0, 1)``; ``1.0`` when ``rate == 0`` (no drift: the
-        error decreases all the way to momentum 1, where the statistics would freeze).
+        The minimising momentum in ``[0, 1)``.
+
+    Raises
+    ------
+    ValueError
+        On ``rate <= 0``, or a rate so small that the optimum rounds to 1
+        (``rate**2 m`` below about 3e-49 for linear drift, 1e-32 for a walk); on bad `m`
+        or `drift`.
 
     Notes
     -----
@@ -435,14 +562,25 @@ def optimal_drift_momentum(m, *, drift, rate):
     0.9802
     """
     m, _, drift, rate = _drift_iv(m, None, drift, rate)
+    if np.any(rate <= 0):
+        raise ValueError(f"`rate` must be a real number > 0 (without drift the error falls "
+                         f"all the way to momentum 1, which freezes the statistics: there is "
+                         f"no optimum below 1); got rate={rate.tolist()!r}.")
     m, rate = np.broadcast_arrays(m, rate)
-    out = np.ones(m.shape)
-    pos = rate > 0
-    if drift == "linear":
-        c = rate[pos] ** 2 * m[pos]
-        out[pos] = [_linear_drift_root(ci) for ci in c.ravel()]
-    else:
-        q2, s2 = rate[pos] ** 2, 1.0 / m[pos]
-        prior = 0.5 * (q2 + np.sqrt(q2 * q2 + 4.0 * q2 * s2))
-        out[pos] = s2 / (prior + s2)
+    with np.errstate(over="ignore", under="ignore"):
+        if drift == "linear":
+            c = rate.astype(float) ** 2 * m
+            out = np.array([_linear_drift_root(float(ci)) for ci in c.ravel()],
+                           dtype=float).reshape(m.shape)
+        else:
+            # lambda = s2/(P + s2), P = (q2 + sqrt(q2^2 + 4 q2 s2))/2; in q = rate sqrt(m)
+            # units: lambda = 1/(1 + P m), P m = (x + sqrt(x^2 + 4x))/2 with x = q^2 m
+            x = rate.astype(float) ** 2 * m
+            pm = np.where(x > 1e150, x, 0.5 * (x + np.sqrt(x * x + 4.0 * x)))
+            out = 1.0 / (1.0 + pm)
+    if np.any(out >= 1.0):
+        raise ValueError(f"`rate` too small for `m`: the optimal momentum rounds to 1 in "
+                         f"floating point (needs about rate**2 * m >= 3e-49 for linear "
+                         f"drift, >= 1e-32 for a walk); got rate={rate.tolist()!r} with "
+                         f"m={m.tolist()!r}.")
     return _out(out)

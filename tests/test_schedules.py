@@ -201,11 +201,14 @@ def test_linear_drift_cubic_from_sympy_derivative():
     assert sp.simplify(num / cubic.subs(c, r**2 * m)) == 2
 
 
-def test_no_drift_optimum_is_one():
-    assert optimal_drift_momentum(4, drift="walk", rate=0.0) == 1.0
-    assert optimal_drift_momentum(4, drift="linear", rate=0.0) == 1.0
-    out = optimal_drift_momentum([2, 8], drift="linear", rate=[[0.0], [0.01]])
-    assert out.shape == (2, 2) and np.all(out[0] == 1.0) and np.all(out[1] < 1.0)
+def test_no_drift_has_no_optimum_below_one():
+    # rate = 0: the error falls all the way to momentum 1 (frozen statistics), a momentum
+    # every other function refuses; so it is refused here too
+    for drift in ("walk", "linear"):
+        with pytest.raises(ValueError, match=r"`rate` must be a real number > 0 .*got rate=0.0"):
+            optimal_drift_momentum(4, drift=drift, rate=0.0)
+    out = optimal_drift_momentum([2, 8], drift="linear", rate=[[0.001], [0.01]])
+    assert out.shape == (2, 2) and np.all(out < 1.0)
 
 
 @pytest.mark.parametrize(
@@ -217,10 +220,11 @@ def test_no_drift_optimum_is_one():
         (lambda: inference_momentum(4, tau0=1.0), ValueError, r"`tau0` must be a real number >= 0 and < 1"),
         (lambda: linear_momentum(1, 10, end=1.5), ValueError, r"`end` must be"),
         (lambda: momentum_schedule("papr", m=4, epochs=10), ValueError,
-         r"`schedule` must be one of .*Did you mean 'paper'"),
+         r"`schedule` 'papr': the kind before ':' must be one of .*Did you mean 'paper'"),
         (lambda: momentum_schedule("constant", m=4, epochs=10), ValueError, r"needs a momentum"),
         (lambda: momentum_schedule("constant:x", m=4, epochs=10), ValueError, r"real number"),
-        (lambda: momentum_schedule("constant:1.2", m=4, epochs=10), ValueError, r"`momentum` must be"),
+        (lambda: momentum_schedule("constant:1.2", m=4, epochs=10), ValueError,
+             r"`schedule` 'constant:1.2': momentum must be in \[0, 1\); got 1.2"),
         (lambda: momentum_schedule("paper:0.5", m=4, epochs=10), ValueError, r"takes no value"),
         (lambda: momentum_schedule([0.1, 0.2], m=4, epochs=3), ValueError, r"shape \(epochs,\)"),
         (lambda: momentum_for_target_batch(8, 4), ValueError, r"`target` must be >= m .*got target=4.0 with m=8"),
