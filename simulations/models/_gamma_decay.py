@@ -32,10 +32,8 @@ import math
 import numpy as np
 from scipy import interpolate, optimize, special
 
-from noise_theory import expected_glm_loss, glm_regularizer
-from noise_theory._lib import ParameterValueError
-from noise_theory._regularizer import _noise_law
-from noise_theory._validation import positive_int, real_array
+from noise_theory import expected_glm_loss, glm_regularizer, noise_law
+from noise_theory._lib import ParameterValueError, positive_int, real_array
 
 from ..mc._progress import progress as _progress
 from ..mc._seeding import as_seed_sequence, named_seed
@@ -157,7 +155,7 @@ def _noise_sampler(m, momentum):
     if math.isinf(m):
         return lambda rng, size: (np.zeros(size), np.ones(size))
 
-    law = _noise_law(int(m), momentum)
+    law = noise_law(int(m), momentum=momentum)
     sd_mu, scale, shape = math.sqrt(law.s2), law.scale, law.shape
 
     def draw(rng, size):
