@@ -12,7 +12,60 @@ import numpy as np
 
 from noise_theory._lib import ParameterValueError, positive_int
 
-__all__ = ["Layer", "Linear", "Conv2d", "ReLU", "Flatten", "SoftmaxCrossEntropy", "Network"]
+__all__ = ["Layer", "Linear", "Conv2d", "AvgPool2d", "ReLU", "Flatten", "SoftmaxCrossEntropy",
+           "Network"]
+
+_COL = None
+
+
+def _col_kernels():
+    """numba im2col / col2im for stride 1, 'same' padding (one call instead of ~10 numpy
+    calls: the per-step overhead that dominates at m = 2)."""
+    global _COL
+    if _COL is None:
+        import numba  # deferred: numba
+
+        @numba.njit(cache=True)
+        def im2col(x, k):
+            n, c, h, w = x.shape
+            p = k // 2
+            out = np.zeros((n * h * w, c * k * k))
+            for a in range(n):
+                for i in range(h):
+                    for j in range(w):
+                        r = (a * h + i) * w + j
+                        for ch in range(c):
+                            for di in range(k):
+                                ii = i + di - p
+                                if ii < 0 or ii >= h:
+                                    continue
+                                for dj in range(k):
+                                    jj = j + dj - p
+                                    if 0 <= jj < w:
+                                        out[r, (ch * k + di) * k + dj] = x[a, ch, ii, jj]
+            return out
+
+        @numba.njit(cache=True)
+        def col2im(cols, n, c, h, w, k):
+            p = k // 2
+            dx = np.zeros((n, c, h, w))
+            for a in range(n):
+                for i in range(h):
+                    for j in range(w):
+                        r = (a * h + i) * w + j
+                        for ch in range(c):
+                            for di in range(k):
+                                ii = i + di - p
+                                if ii < 0 or ii >= h:
+                                    continue
+                                for dj in range(k):
+                                    jj = j + dj - p
+                                    if 0 <= jj < w:
+                                        dx[a, ch, ii, jj] += cols[r, (ch * k + di) * k + dj]
+            return dx
+
+        _COL = (im2col, col2im)
+    return _COL
 
 
 class Layer:
@@ -84,12 +137,8 @@ class Conv2d(Layer):
         self.grads = {k_: np.zeros_like(v) for k_, v in self.params.items()}
 
     def _cols(self, x):
-        p = self.k // 2
-        xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))
-        win = np.lib.stride_tricks.sliding_window_view(xp, (self.k, self.k), axis=(2, 3))
-        n, c, h, w = x.shape
-        # (N, C, H, W, k, k) -> (N, H, W, C, k, k) -> (N*H*W, C*k*k)
-        return np.ascontiguousarray(win.transpose(0, 2, 3, 1, 4, 5)).reshape(n * h * w, c * self.k * self.k)
+        # rows (n, i, j), columns (channel, di, dj): (N*H*W, C*k*k)
+        return _col_kernels()[0](np.ascontiguousarray(x, dtype=np.float64), self.k)
 
     def forward(self, x, *, train=True):
         n, c, h, w = x.shape
@@ -102,21 +151,40 @@ class Conv2d(Layer):
 
     def backward(self, dy):
         n, c, h, w = self._shape
-        k, p = self.k, self.k // 2
+        k = self.k
         d = dy.transpose(0, 2, 3, 1).reshape(n * h * w, self.out_channels)
         wmat = self.params["W"].reshape(self.out_channels, -1)
         self.grads["W"][...] = (d.T @ self._cols_x).reshape(self.params["W"].shape)
         if "b" in self.params:
             self.grads["b"][...] = d.sum(axis=0)
-        dcols = (d @ wmat).reshape(n, h, w, c, k, k)
-        dxp = np.zeros((n, c, h + 2 * p, w + 2 * p))
-        for i in range(k):
-            for j in range(k):
-                dxp[:, :, i:i + h, j:j + w] += dcols[:, :, :, :, i, j].transpose(0, 3, 1, 2)
-        return dxp[:, :, p:p + h, p:p + w]
+        return _col_kernels()[1](d @ wmat, n, c, h, w, k)
 
     def __repr__(self):
         return f"Conv2d({self.in_channels}, {self.out_channels}, {self.k})"
+
+
+class AvgPool2d(Layer):
+    """Non-overlapping ``size x size`` average pooling (H, W divisible by `size`)."""
+
+    def __init__(self, size=2):
+        super().__init__()
+        self.size = positive_int(size, "size")
+
+    def forward(self, x, *, train=True):
+        n, c, h, w = x.shape
+        s = self.size
+        if h % s or w % s:
+            raise ParameterValueError(f"AvgPool2d({s}) needs H, W divisible by {s}; got {x.shape}.")
+        self._shape = x.shape
+        return x.reshape(n, c, h // s, s, w // s, s).mean(axis=(3, 5))
+
+    def backward(self, dy):
+        s = self.size
+        up = np.repeat(np.repeat(dy, s, axis=2), s, axis=3)
+        return up / (s * s)
+
+    def __repr__(self):
+        return f"AvgPool2d({self.size})"
 
 
 class ReLU(Layer):
