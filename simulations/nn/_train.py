@@ -16,7 +16,7 @@ from ._fused import FusedMLP, fusable
 from ._layers import AvgPool2d, Conv2d, Flatten, Linear, Network, ReLU
 from ._norm import BatchNorm, BatchRenorm, GroupNorm, MomentumBatchNorm, NoNorm, Normaliser
 
-__all__ = ["NORMS", "MODELS", "build_model", "TrainConfig", "TrainResult", "train",
+__all__ = ["NORMS", "MODELS", "build_model", "TrainConfig", "TrainResult", "train", "train_network",
            "evaluate", "population_network", "lr_factor"]
 
 NORMS = ("bn", "mbn", "brn", "gn", "none")
@@ -156,6 +156,7 @@ def one_blas_thread():
     """A context in which BLAS uses one thread: the runs of a grid are the parallelism, and
     a multi-threaded BLAS on 64x128 matrices on a loaded machine is 100x slower."""
     try:
+        import scipy.linalg.cython_blas  # noqa: F401  deferred: load scipy's BLAS (numba's) so the limit covers it
         from threadpoolctl import threadpool_limits  # deferred: threadpoolctl (with scikit-learn)
     except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
         import contextlib
@@ -243,3 +244,7 @@ def _train(config, data, *, seed=0, keep_network=False, callback=None):
     return TrainResult(cfg, acc, acc_pop, losses[-1] if losses and not diverged else float("nan"),
                        diverged, losses, accs, step, time.perf_counter() - start,
                        net if keep_network else None)
+
+
+#: public name (``simulations.train_network``)
+train_network = train
