@@ -7,8 +7,17 @@ import numpy as np
 import pytest
 
 from simulations import BatchNorm, MomentumBatchNorm
-from simulations.nn import (AvgPool2d, BatchRenorm, Conv2d, Flatten, GroupNorm, Linear, Network,
-                            NoNorm, ReLU)
+from simulations.nn import (
+    AvgPool2d,
+    BatchRenorm,
+    Conv2d,
+    Flatten,
+    GroupNorm,
+    Linear,
+    Network,
+    NoNorm,
+    ReLU,
+)
 from simulations.nn._fused import FusedMLP
 from simulations.nn._train import build_model
 

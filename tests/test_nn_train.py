@@ -42,8 +42,8 @@ def test_divergence_is_recorded_not_raised(data):
 
 
 def test_grid_is_the_same_whatever_the_workers():
-    kw = dict(data="synthetic", models=("mlp", "cnn"), depths=(1,), norms=("bn", "gn"),
-              batch_sizes=(32,), seeds=2, epochs=2, rng=5, show_progress=False)
+    kw = {"data": "synthetic", "models": ("mlp", "cnn"), "depths": (1,), "norms": ("bn", "gn"),
+              "batch_sizes": (32,), "seeds": 2, "epochs": 2, "rng": 5, "show_progress": False}
     one = run_experiment(workers=1, **kw)
     two = run_experiment(workers=2, **kw)
     def strip(rs):  # wall-clock time is the only field allowed to differ

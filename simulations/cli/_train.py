@@ -78,7 +78,11 @@ def write_outputs(out, res, *, force=False):
     """CSV, JSON and figures of an :class:`ExperimentResult` into `out`, atomically."""
     from ..io import atomic_directory, dumps_json, write_csv
     from ..nn._experiment import ROW_FIELDS
-    from ..nn._figures import accuracy_figure, curves_figure, depth_figure  # deferred: matplotlib
+    from ..nn._figures import (  # deferred: matplotlib
+        accuracy_figure,
+        curves_figure,
+        depth_figure,
+    )
 
     with atomic_directory(out, force=force) as tmp:
         write_csv(tmp / "rows.csv", ROW_FIELDS, [[r[k] for k in ROW_FIELDS] for r in res.rows])

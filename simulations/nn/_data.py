@@ -10,7 +10,7 @@ import numpy as np
 
 from noise_theory._lib import ParameterValueError
 
-__all__ = ["Dataset", "load_dataset", "digits", "synthetic", "from_npz"]
+__all__ = ["Dataset", "digits", "from_npz", "load_dataset", "synthetic"]
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ def _stratified_split(y, test_fraction, seed):
     for c in np.unique(y):
         idx = np.flatnonzero(y == c)
         idx = idx[rng.permutation(len(idx))]
-        test[idx[:int(round(test_fraction * len(idx)))]] = True
+        test[idx[:round(test_fraction * len(idx))]] = True
     return ~test, test
 
 
@@ -68,7 +68,7 @@ def synthetic(*, n=2000, d=64, classes=10, seed=0, test_fraction=0.2):
     W2 = rng.standard_normal((32, classes))
     y = np.argmax(np.maximum(X @ W1, 0) @ W2, axis=1).astype(np.int64)
     tr, te = _stratified_split(y, test_fraction, 0)
-    side = int(round(np.sqrt(d)))
+    side = round(np.sqrt(d))
     shape = (1, side, side) if side * side == d else None
     Xtr, Xte = _standardise(X[tr], X[te])
     return Dataset("synthetic", Xtr, y[tr], Xte, y[te], classes, shape)

@@ -22,10 +22,10 @@ from ..mc import as_seed_sequence, named_seed, progress
 from ._data import load_dataset
 from ._train import MODELS, NORMS, TrainConfig, train
 
-__all__ = ["DEFAULT_GRID", "ExperimentResult", "run_experiment", "aggregate", "ROW_FIELDS"]
+__all__ = ["DEFAULT_GRID", "ROW_FIELDS", "ExperimentResult", "aggregate", "run_experiment"]
 
-DEFAULT_GRID = dict(models=("mlp", "cnn"), depths=(2, 6), norms=NORMS,
-                    batch_sizes=(2, 4, 8, 16, 32, 64), seeds=3, epochs=8)
+DEFAULT_GRID = {"models": ("mlp", "cnn"), "depths": (2, 6), "norms": NORMS,
+                    "batch_sizes": (2, 4, 8, 16, 32, 64), "seeds": 3, "epochs": 8}
 
 ROW_FIELDS = ["model", "depth", "norm", "batch_size", "seeds", "epochs", "test_accuracy_mean",
               "test_accuracy_sd", "test_accuracy_population_mean",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["accuracy_figure", "curves_figure", "depth_figure", "probe_figure"]
+__all__ = ["accuracy_figure", "curves_figure", "depth_figure"]
 
 _COLORS = {"bn": "C0", "mbn": "C3", "brn": "C2", "gn": "C4", "none": "C7"}
 
@@ -27,13 +27,13 @@ def accuracy_figure(rows, *, population=False):
     fig, axes = _fig((4.2 * len(panels), 3.6), ncols=len(panels))
     key = "test_accuracy_population" if population else "test_accuracy"
     for ax, (model, depth) in zip(axes, panels):
-        for norm in _COLORS:
+        for norm, color in _COLORS.items():
             rs = sorted((r for r in rows if (r["model"], r["depth"], r["norm"]) == (model, depth, norm)),
                         key=lambda r: r["batch_size"])
             if rs:
                 ax.errorbar([r["batch_size"] for r in rs], [r[key + "_mean"] for r in rs],
                             yerr=[np.nan_to_num(r[key + "_sd"]) for r in rs], marker="o",
-                            capsize=3, color=_COLORS[norm], label=norm)
+                            capsize=3, color=color, label=norm)
         ax.set_xscale("log", base=2)
         ax.set_xlabel("batch size m")
         ax.set_title(f"{model}, depth {depth}")
@@ -74,36 +74,17 @@ def depth_figure(rows):
     lo, hi = depths[0], depths[-1]
     idx = {(r["model"], r["depth"], r["norm"], r["batch_size"]): r for r in rows}
     for ax, model in zip(axes, models):
-        for norm in _COLORS:
+        for norm, color in _COLORS.items():
             ms = sorted(m for (mo, d, no, m) in idx if (mo, d, no) == (model, lo, norm)
                         and (model, hi, norm, m) in idx)
             if ms:
                 diff = [idx[(model, hi, norm, m)]["test_accuracy_mean"]
                         - idx[(model, lo, norm, m)]["test_accuracy_mean"] for m in ms]
-                ax.plot(ms, diff, marker="o", color=_COLORS[norm], label=norm)
+                ax.plot(ms, diff, marker="o", color=color, label=norm)
         ax.axhline(0, color="k", lw=0.8)
         ax.set_xscale("log", base=2)
         ax.set_xlabel("batch size m")
         ax.set_title(f"{model}: depth {hi} minus depth {lo}")
     axes[0].set_ylabel("change in test accuracy")
-    axes[0].legend(fontsize=8)
-    return fig
-
-
-def probe_figure(probe_rows):
-    """Measured Var xi_mu and Var xi_sigma per layer beside the theory."""
-    fig, axes = _fig((10, 3.8), ncols=2)
-    labels = [f"{r['model']} {r['norm']} m={r['batch_size']} L{r['layer']}" for r in probe_rows]
-    x = np.arange(len(probe_rows))
-    for ax, q, th in ((axes[0], "var_xi_mu", "var_xi_mu_gaussian"),
-                      (axes[1], "var_xi_sigma", "var_xi_sigma_gaussian")):
-        ax.bar(x - 0.2, [r[q] for r in probe_rows], 0.4, label="measured")
-        ax.bar(x + 0.2, [r[th] for r in probe_rows], 0.4, label="Gaussian theory")
-        ks = [r.get(q.replace("var_", "var_") + "_kurtosis", np.nan) for r in probe_rows]
-        ax.plot(x, [r.get("var_xi_sigma_kurtosis", np.nan) if q == "var_xi_sigma" else np.nan
-                    for r in probe_rows] if q == "var_xi_sigma" else ks, "k^", label="kurtosis-corrected")
-        ax.set_yscale("log")
-        ax.set_xticks(x, labels, rotation=60, ha="right", fontsize=7)
-        ax.set_title(q.replace("var_", "Var "))
     axes[0].legend(fontsize=8)
     return fig

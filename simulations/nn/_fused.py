@@ -125,8 +125,7 @@ def _compile():
         for i in range(m):
             mx = logits[i, 0]
             for k in range(1, K):
-                if logits[i, k] > mx:
-                    mx = logits[i, k]
+                mx = max(mx, logits[i, k])
             se = 0.0
             for k in range(K):
                 se += np.exp(logits[i, k] - mx)

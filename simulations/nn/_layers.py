@@ -12,8 +12,16 @@ import numpy as np
 
 from noise_theory._lib import ParameterValueError, positive_int
 
-__all__ = ["Layer", "Linear", "Conv2d", "AvgPool2d", "ReLU", "Flatten", "SoftmaxCrossEntropy",
-           "Network"]
+__all__ = [
+    "AvgPool2d",
+    "Conv2d",
+    "Flatten",
+    "Layer",
+    "Linear",
+    "Network",
+    "ReLU",
+    "SoftmaxCrossEntropy",
+]
 
 _COL = None
 
@@ -141,7 +149,7 @@ class Conv2d(Layer):
         return _col_kernels()[0](np.ascontiguousarray(x, dtype=np.float64), self.k)
 
     def forward(self, x, *, train=True):
-        n, c, h, w = x.shape
+        n, _c, h, w = x.shape
         self._shape = x.shape
         self._cols_x = cols = self._cols(x)
         out = cols @ self.params["W"].reshape(self.out_channels, -1).T

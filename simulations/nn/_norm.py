@@ -16,8 +16,14 @@ import numpy as np
 
 from noise_theory._lib import ParameterValueError, positive_int, real_array
 
-__all__ = ["Normaliser", "BatchNorm", "MomentumBatchNorm", "BatchRenorm", "GroupNorm",
-           "NoNorm"]
+__all__ = [
+    "BatchNorm",
+    "BatchRenorm",
+    "GroupNorm",
+    "MomentumBatchNorm",
+    "NoNorm",
+    "Normaliser",
+]
 
 
 def _momentum(value, name):

@@ -33,7 +33,7 @@ from noise_theory._lib import positive_int
 from ._norm import MomentumBatchNorm, Normaliser
 from ._train import _as_input, build_model, train
 
-__all__ = ["noise_probe", "PROBE_FIELDS"]
+__all__ = ["PROBE_FIELDS", "noise_probe"]
 
 PROBE_FIELDS = ["model", "depth", "norm", "batch_size", "epoch", "layer", "values_per_channel",
                 "momentum", "var_xi_mu", "var_xi_mu_se", "var_xi_mu_gaussian", "m_eff",
@@ -119,8 +119,8 @@ def noise_probe(config, data, *, seed=0, checkpoints=None, batches=400):
                             n_classes=data.n_classes, image_shape=data.image_shape, rng=0)
     X = _as_input(probe_net, data.X_train, data.image_shape)
     pooled = config.model == "cnn"
-    meta = dict(model=config.model, depth=config.depth, norm=config.norm,
-                batch_size=config.batch_size, pooled=pooled)
+    meta = {"model": config.model, "depth": config.depth, "norm": config.norm,
+                "batch_size": config.batch_size, "pooled": pooled}
 
     def callback(net, epoch, step):
         if epoch in checkpoints:

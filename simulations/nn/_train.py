@@ -14,10 +14,27 @@ from noise_theory._lib import ParameterValueError, choice, positive_int, real_ar
 
 from ._fused import FusedMLP, fusable
 from ._layers import AvgPool2d, Conv2d, Flatten, Linear, Network, ReLU
-from ._norm import BatchNorm, BatchRenorm, GroupNorm, MomentumBatchNorm, NoNorm, Normaliser
+from ._norm import (
+    BatchNorm,
+    BatchRenorm,
+    GroupNorm,
+    MomentumBatchNorm,
+    NoNorm,
+    Normaliser,
+)
 
-__all__ = ["NORMS", "MODELS", "build_model", "TrainConfig", "TrainResult", "train", "train_network",
-           "evaluate", "population_network", "lr_factor"]
+__all__ = [
+    "MODELS",
+    "NORMS",
+    "TrainConfig",
+    "TrainResult",
+    "build_model",
+    "evaluate",
+    "lr_factor",
+    "population_network",
+    "train",
+    "train_network",
+]
 
 NORMS = ("bn", "mbn", "brn", "gn", "none")
 MODELS = ("mlp", "cnn")
@@ -50,7 +67,7 @@ def build_model(model, depth, norm, *, n_features, n_classes, image_shape=None, 
     norm = choice(norm, "norm", NORMS)
     depth = positive_int(depth, "depth")
     rng = np.random.default_rng(rng)
-    kw = dict(m=m, epochs=epochs, m0=m0, tau0=tau0, schedule=schedule)
+    kw = {"m": m, "epochs": epochs, "m0": m0, "tau0": tau0, "schedule": schedule}
     layers = []
     if model == "mlp":
         d = n_features
@@ -157,7 +174,9 @@ def one_blas_thread():
     a multi-threaded BLAS on 64x128 matrices on a loaded machine is 100x slower."""
     try:
         import scipy.linalg.cython_blas  # noqa: F401  deferred: load scipy's BLAS (numba's) so the limit covers it
-        from threadpoolctl import threadpool_limits  # deferred: threadpoolctl (with scikit-learn)
+        from threadpoolctl import (
+            threadpool_limits,  # deferred: threadpoolctl (with scikit-learn)
+        )
     except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
         import contextlib
         return contextlib.nullcontext()

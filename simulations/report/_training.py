@@ -13,10 +13,10 @@ from ._model import Claim, row
 
 
 def _grid(ctx, section):
-    small = dict(models=("mlp",), depths=(2, 6), norms=("bn", "mbn"), batch_sizes=(4, 64),
-                 seeds=2, epochs=2)
-    full = dict(models=("mlp", "cnn"), depths=(2, 6), norms=("bn", "mbn", "brn", "gn", "none"),
-                batch_sizes=(2, 4, 8, 16, 32, 64), seeds=3, epochs=8)
+    small = {"models": ("mlp",), "depths": (2, 6), "norms": ("bn", "mbn"), "batch_sizes": (4, 64),
+                 "seeds": 2, "epochs": 2}
+    full = {"models": ("mlp", "cnn"), "depths": (2, 6), "norms": ("bn", "mbn", "brn", "gn", "none"),
+                "batch_sizes": (2, 4, 8, 16, 32, 64), "seeds": 3, "epochs": 8}
     res = run_experiment(**(full if ctx.full else small), rng=ctx.seed_sequence("training", "grid"),
                          workers=ctx.workers or 1, show_progress=False)
     header = ["model", "depth", "norm", "batch_size", "seeds", "test_accuracy_mean",
