@@ -66,6 +66,10 @@ MbnSimulation     what simulate_mbn returns (per-step moments of mean/variance n
 mbn_chains(m, momenta, *, n_chains, record, fast, ddof, start, drift, std_drift, rng)  MBN chains in memory (recorded arrays)
 simulate_drift_scan(m, momenta, *, drift, steps, n_chains, window, fast, rng, workers)  simulated MSE of the running mean vs momentum under drift
 DriftScan         what simulate_drift_scan returns (MSE per momentum, simulated best, seed entropy)
+BatchNorm, MomentumBatchNorm  BN and MBN layers from scratch (numpy; forward/backward)
+train_network(config, data, *, seed)  train one network (SGD, the paper's recipe); TrainConfig its settings
+run_experiment(*, data, models, depths, norms, batch_sizes, seeds, epochs, ...)  the training grid on executors
+noise_probe(config, data, *, seed, checkpoints, batches)  realised BN/MBN noise inside a network vs theory
 """
 
 from noise_theory._lazy import lazy_namespace
@@ -105,6 +109,12 @@ _LAZY = {
     "mbn_chains": "simulations.models._mbn",
     "simulate_drift_scan": "simulations.models._mbn",
     "DriftScan": "simulations.models._mbn",
+    "BatchNorm": "simulations.nn._norm",
+    "MomentumBatchNorm": "simulations.nn._norm",
+    "train_network": "simulations.nn._train",
+    "TrainConfig": "simulations.nn._train",
+    "run_experiment": "simulations.nn._experiment",
+    "noise_probe": "simulations.nn._probe",
 }
 
 __all__ = list(_LAZY)

@@ -42,6 +42,7 @@ from .mc._engine import run_chunks
 from .models import simulate_mbn  # deferred: numba and scipy
 from .models._bn import _block_generator, bn_block_size, bn_kernel
 from .models._laws import input_law
+from .nn._bench import bench_training_step
 
 __all__ = ["run_bench", "bench_fast_path", "EXTRA_BENCHMARKS"]
 
@@ -72,6 +73,7 @@ def bench_fast_path(seconds, *, batch_sizes=(2, 8, 64, 512), n_chains=4096, step
 #: output of :func:`run_bench` (keys should be unique, e.g. prefixed by the module).
 EXTRA_BENCHMARKS: list = [
     bench_fast_path,  # MBN fast path: chain-steps/s at m = 2, 8, 64, 512
+    bench_training_step,  # nn: fused vs plain-numpy SGD steps/s of the default MLP, m = 2, 64
 ]
 
 _BUF = 1 << 17
