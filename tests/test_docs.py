@@ -48,14 +48,24 @@ def test_readme_code_runs(path, tmp_path, monkeypatch):
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
 
+    import contextlib
+    import io
+
     monkeypatch.chdir(tmp_path)
     namespace = {"__name__": f"docs_{path.stem}"}
+    out = io.StringIO()
     try:
-        for i, block in enumerate(python_blocks(path), 1):
-            code = compile(block, f"{path.name}[python block {i}]", "exec")
-            exec(code, namespace)  # noqa: S102 - running our own documentation
+        with contextlib.redirect_stdout(out):
+            for i, block in enumerate(python_blocks(path), 1):
+                code = compile(block, f"{path.name}[python block {i}]", "exec")
+                exec(code, namespace)  # noqa: S102 - running our own documentation
     finally:
         plt.close("all")
+    printed = out.getvalue()
+    # clean values: no float noise such as 0.4999999999999999, no np.float64(...) reprs
+    assert "np.float64(" not in printed, printed
+    noise = re.search(r"\d\.\d*(?:0{6,}|9{6,})\d|\d\.\d{12,}", printed)
+    assert noise is None, f"{path.name} prints float noise {noise.group(0)!r}:\n{printed}"
 
 
 BASH = re.compile(r"^```(?:bash|console|sh)[^\n]*\n(.*?)^```", re.M | re.S)
