@@ -148,44 +148,63 @@ class Derivation:
             out += ["     " + line for line in _pretty(expr).splitlines()]
         return "\n".join(out) + "\n"
 
-    def latex(self):
-        """A LaTeX fragment (``\\section*``, an ``enumerate`` of displayed steps)."""
-        out = [rf"\section*{{{self.title}}}", "", _one_line(self.summary), ""]
+    def latex(self, *, standalone=False):
+        r"""LaTeX: a ``\section*`` with the steps as an ``enumerate`` of displayed equations.
+
+        Symbols are set as a person writes them (``\xi_\mu``, ``\sigma_B``, ``m_0``,
+        ``\operatorname{Var}``), results with the fewest minus signs (``1/(2 m_0 - m)``),
+        existence conditions in words. ``standalone=True`` gives a complete document that
+        compiles with a plain ``pdflatex``. Every equation is also valid matplotlib
+        mathtext. See :mod:`derivations._latex`.
+        """
+        from . import _latex as L
+
+        out = [rf"\section*{{{L.prose_latex(self.title)}}}", "", L.prose_latex(self.summary), ""]
         if self.assumptions or self.conditions is not sp.true:
             out.append(r"\paragraph{Assumptions}")
             out.append(r"\begin{itemize}")
-            out += [rf"  \item {a}" for a in self.assumptions]
+            out += [rf"  \item {L.prose_latex(a)}" for a in self.assumptions]
             if self.conditions is not sp.true:
-                out.append(rf"  \item ${sp.latex(self.conditions)}$")
+                out.append(rf"  \item Parameters: ${L.to_latex(self.conditions)}$")
             out += [r"\end{itemize}", ""]
-        out.append(r"\begin{enumerate}")
+        out += [r"\paragraph{Steps}", r"\begin{enumerate}"]
         for step in self.steps:
-            out.append(rf"  \item {_one_line(step.explanation)}")
-            out.append(rf"  \[ {sp.latex(step.expr)} \]")
+            out.append(rf"  \item {L.prose_latex(step.explanation)}")
+            out.append(rf"  \[ {L.to_latex(step.expr)} \]")
         out += [r"\end{enumerate}", "", r"\paragraph{Results}", r"\begin{itemize}"]
         for key, expr in self.results:
+            value, condition = L.result_latex(expr)
             tt = key.replace("_", r"\_")
-            out.append(rf"  \item \texttt{{{tt}}}: \[ {sp.latex(expr)} \]")
+            out.append(rf"  \item \texttt{{{tt}}}:")
+            out.append(rf"  \[ {value} \]")
+            if condition:
+                out.append(f"  {condition[0].upper()}{condition[1:]}.")
         out.append(r"\end{itemize}")
-        return "\n".join(out) + "\n"
+        body = "\n".join(out) + "\n"
+        return L.standalone(body, title=self.title) if standalone else body
 
     def markdown(self):
         """Markdown with ``$$ ... $$`` display maths (one document per derivation)."""
+        from . import _latex as L
+
         out = [f"# {self.title}", "", f"`{self.name}`: {_one_line(self.summary)}", ""]
         if self.assumptions or self.conditions is not sp.true:
             out.append("## Assumptions")
             out.append("")
             out += [f"- {a}" for a in self.assumptions]
             if self.conditions is not sp.true:
-                out.append(f"- ${sp.latex(self.conditions)}$")
+                out.append(f"- ${L.to_latex(self.conditions)}$")
             out.append("")
         out += ["## Steps", ""]
         for i, step in enumerate(self.steps, 1):
             out += [f"{i}. {_one_line(step.explanation)}", "",
-                    f"   $$ {sp.latex(step.expr)} $$", ""]
+                    f"   $$ {L.to_latex(step.expr)} $$", ""]
         out += ["## Results", ""]
         for key, expr in self.results:
-            out += [f"- `{key}`:", "", f"  $$ {sp.latex(expr)} $$", ""]
+            value, condition = L.result_latex(expr)
+            out += [f"- `{key}`:", "", f"  $$ {value} $$", ""]
+            if condition:
+                out += [f"  {condition[0].upper()}{condition[1:]}.", ""]
         return "\n".join(out)
 
     def to_dict(self):
@@ -197,10 +216,16 @@ class Derivation:
             "assumptions": list(self.assumptions),
             "conditions": sp.sstr(self.conditions),
             "steps": [{"explanation": _one_line(s.explanation), "expr": sp.sstr(s.expr),
-                       "latex": sp.latex(s.expr)} for s in self.steps],
-            "results": [{"name": k, "expr": sp.sstr(e), "latex": sp.latex(e)}
+                       "latex": _latex_of(s.expr)} for s in self.steps],
+            "results": [{"name": k, "expr": sp.sstr(e), "latex": _latex_of(e)}
                         for k, e in self.results],
         }
+
+
+def _latex_of(expr):
+    from ._latex import to_latex
+
+    return to_latex(expr)
 
 
 def _pretty(expr):

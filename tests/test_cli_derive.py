@@ -112,3 +112,38 @@ def test_help(capsys):
     assert exc.value.code == 0
     out, _ = capsys.readouterr()
     assert "--all" in out and "--format" in out and "--json" in out and "--seed" in out
+
+
+def test_latex_standalone_is_a_complete_document(capsys):
+    status, out, err = run(capsys, "mbn_momentum", "--format", "latex", "--standalone")
+    assert status == 0 and err == ""
+    assert out.startswith(r"\documentclass") and out.rstrip().endswith(r"\end{document}")
+    assert r"\frac{1}{2 m_{0} - m}" in out          # as a person writes it
+    status, fragment, _ = run(capsys, "mbn_momentum", "--format", "latex")
+    assert r"\documentclass" not in fragment and r"\begin{enumerate}" in fragment
+
+
+def test_all_latex_writes_standalone_documents(capsys, tmp_path):
+    out_dir = tmp_path / "tex"
+    status, out, err = run(capsys, "--all", "--format", "latex", "--out", str(out_dir), "--json")
+    assert status == 0, err
+    names = list(list_derivations())
+    assert sorted(p.name for p in out_dir.iterdir()) == sorted(
+        [f"{n}.tex" for n in names] + ["derivations.tex"])
+    for p in out_dir.iterdir():
+        text = p.read_text(encoding="utf-8")
+        assert text.startswith(r"\documentclass") and r"\end{document}" in text
+    assert json.loads(out)["files"][-1] == "derivations.tex"
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (("--list", "--format", "latex"), "--format is not used with --list"),
+    (("--all", "--out", "OUT", "--format", "text"), "--all writes markdown or latex files"),
+    (("scale_moment", "--standalone"), "--standalone is only used with NAME --format latex"),
+    (("--all", "--out", "OUT", "--format", "latex", "--standalone"), "--standalone is only"),
+])
+def test_format_and_standalone_misuse(capsys, tmp_path, argv, fragment):
+    argv = [str(tmp_path / "o") if a == "OUT" else a for a in argv]
+    status, _, err = run(capsys, *argv)
+    assert status == 2
+    one_line_error(err, fragment)

@@ -349,7 +349,7 @@ def test_regularizer_symbolic_and_large_m():
         assert abs(rem) * m**3 < 50
     # squared loss: R = Var(eta)/2 exactly
     assert zero(branch(d["penalty_squared"]) - branch(d["var_eta"]) / 2)
-    # plain BN (momentum 0): THEORY.md section 4's closed form, with c1 from scale_moment
+    # plain BN (momentum 0): docs/theory.md (4.2)'s closed form, with c1 from scale_moment
     m, h, g = S.m, S.h, S.gamma
     c1 = sp.sqrt(m / 2) * sp.gamma((m - 2) / 2) / sp.gamma((m - 1) / 2)
     var_theory = g**2 * ((h**2 + 1 / m) * m / (m - 3) - c1**2 * h**2)

@@ -1,8 +1,12 @@
 """``bn-noise derive``: the sympy derivations, step by step.
 
     bn-noise derive --list
-    bn-noise derive NAME [--format text|latex|markdown]
-    bn-noise derive --all --out DIR [--force]
+    bn-noise derive NAME [--format text|latex|markdown] [--standalone]
+    bn-noise derive --all --out DIR [--format markdown|latex] [--force]
+
+``--format latex --standalone`` prints a complete document that compiles with a plain
+``pdflatex``; ``--all --format latex`` writes one such ``NAME.tex`` per derivation and
+``derivations.tex`` with all of them.
 
 ``--json`` prints name, title, steps (text and LaTeX) and results; ``--seed`` is accepted
 and recorded (derivations draw nothing).
@@ -34,8 +38,12 @@ def add_parser(subparsers, common):
     what.add_argument("--list", action="store_true", help="list the derivations")
     what.add_argument("--all", action="store_true",
                       help="build every derivation and write NAME.md files to --out")
-    p.add_argument("--format", choices=FORMATS, default="text",
-                   help="output format for NAME (default: text)")
+    p.add_argument("--format", choices=FORMATS, default=None,
+                   help="output format (NAME: default text; --all: markdown or latex, "
+                        "default markdown)")
+    p.add_argument("--standalone", action="store_true",
+                   help="with --format latex: a complete LaTeX document (compiles with "
+                        "pdflatex), not a fragment")
     p.add_argument("--out", metavar="DIR", default=None, type=output_dir_type,
                    help="output folder for --all (built in a temporary folder, then moved "
                         "into place)")
@@ -58,6 +66,13 @@ def _check_args(args):
         raise UserError("--out is only used with --all.")
     if args.force and not args.all:
         raise UserError("--force is only used with --all.")
+    if args.list and args.format is not None:
+        raise UserError("--format is not used with --list.")
+    if args.all and args.format not in (None, "markdown", "latex"):
+        raise UserError(f"--all writes markdown or latex files; got --format {args.format}.")
+    if args.standalone and (args.format != "latex" or args.all):
+        raise UserError("--standalone is only used with NAME --format latex "
+                        "(--all --format latex always writes standalone documents).")
 
 
 def run(args):
@@ -78,9 +93,11 @@ def run(args):
 
         print_json({**derivation.to_dict(), "seed": args.seed})
         return 0
-    render = {"text": derivation.text, "latex": derivation.latex,
-              "markdown": derivation.markdown}[args.format]
-    print(render(), end="")
+    fmt = args.format or "text"
+    if fmt == "latex":
+        print(derivation.latex(standalone=args.standalone), end="")
+    else:
+        print({"text": derivation.text, "markdown": derivation.markdown}[fmt](), end="")
     return 0
 
 
@@ -98,21 +115,35 @@ def _run_list(args, derivations):
 def _run_all(args, derivations):
 
     names = derivations.list_derivations()
-    rows = []
+    latex = args.format == "latex"
+    rows, built = [], []
     with atomic_directory(args.out, force=args.force) as tmp:
         for name in progress(names, desc="deriving", unit="derivation"):
             start = time.perf_counter()
             derivation = derivations.get_derivation(name)
             elapsed = time.perf_counter() - start
-            atomic_write(tmp / f"{name}.md", derivation.markdown())
-            rows.append((name, f"{name}.md", elapsed))
-        index = ["# bn-noise derivations", "",
-                 f"Seed (recorded; derivations draw nothing): {args.seed}", ""]
-        index += [f"- [{t}]({n}.md)" for n, t in derivations.list_derivations(titles=True)]
-        atomic_write(tmp / "index.md", "\n".join(index) + "\n")
+            built.append(derivation)
+            if latex:
+                atomic_write(tmp / f"{name}.tex", derivation.latex(standalone=True))
+                rows.append((name, f"{name}.tex", elapsed))
+            else:
+                atomic_write(tmp / f"{name}.md", derivation.markdown())
+                rows.append((name, f"{name}.md", elapsed))
+        if latex:
+            from derivations._latex import standalone  # deferred: sympy
+
+            body = "\n\\clearpage\n".join(d.latex() for d in built)
+            index_name = "derivations.tex"
+            atomic_write(tmp / index_name, standalone(body, title="bn-noise derivations"))
+        else:
+            index_name = "index.md"
+            index = ["# bn-noise derivations", "",
+                     f"Seed (recorded; derivations draw nothing): {args.seed}", ""]
+            index += [f"- [{t}]({n}.md)" for n, t in derivations.list_derivations(titles=True)]
+            atomic_write(tmp / index_name, "\n".join(index) + "\n")
     total = sum(r[2] for r in rows)
     if args.json:
-        print_json({"out": str(args.out), "files": [r[1] for r in rows] + ["index.md"],
+        print_json({"out": str(args.out), "files": [r[1] for r in rows] + [index_name],
                     "build_seconds": {r[0]: r[2] for r in rows}, "total_seconds": total,
                     "seed": args.seed})
     else:

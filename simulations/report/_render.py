@@ -109,23 +109,42 @@ figcaption{font-size:.9em;color:#444} .summary{background:#eef6ee;padding:.6em 1
 """
 
 
-def _summary_lines(result_fields):
+def _summary_lines(result_fields, sections=()):
+    """The report's opening: the verdict, then one paragraph on what was checked (the run
+    time is stated here and nowhere else)."""
     f = result_fields
     verdict = ("every claim agrees" if f["n_disagree"] == 0
                else f"{f['n_disagree']} row(s) DISAGREE")
-    return [
-        f"**Verdict: {verdict}** ({f['n_rows']} checks in {f['n_claims']} claims; "
-        f"{f['n_mc_tests']} of them Monte Carlo tests).",
-        f"Seed entropy `{f['seed']}` (replay: `bn-noise report --seed {f['seed']}"
-        f"{' --full' if f['full'] else ''}`); the checks ran in {f['seconds']:.1f} s; "
-        f"mode {'full' if f['full'] else 'default'}.",
-        f"Agreement rule: deterministic routes agree to the stated relative tolerance; a Monte "
-        f"Carlo estimate agrees when |z| <= {f['z_crit']:.2f}, the two-sided Bonferroni "
-        f"threshold for a family-wise error rate of {f['alpha']:g} over all "
-        f"{f['n_mc_tests']} Monte Carlo tests (so a correct theory passes every test with "
-        f"probability >= {1 - f['alpha']:g} at any seed). KS tests enter through their "
-        f"p-value: z = Phi^-1(1 - p/2).",
-    ]
+    where = ""
+    if sections:
+        where = " (" + "; ".join(s.title for s in sections) + ")"
+    paragraph = (
+        f"The report checked {f['n_rows']} rows in {f['n_claims']} claims{where}. Each row "
+        f"compares a closed form with an independent deterministic route (sympy or "
+        f"quadrature, which must agree to the stated relative tolerance) and, for "
+        f"{f['n_mc_tests']} of them, with a Monte Carlo estimate from raw batches, which "
+        f"agrees when |z| <= {f['z_crit']:.2f}: the two-sided Bonferroni threshold for a "
+        f"family-wise error rate of {f['alpha']:g} over all {f['n_mc_tests']} Monte Carlo "
+        f"tests, so a correct theory passes every test with probability >= "
+        f"{1 - f['alpha']:g} at any seed (KS tests enter through their p-value, "
+        f"z = Phi^-1(1 - p/2)). Seed entropy `{f['seed']}` (replay: `bn-noise report --seed "
+        f"{f['seed']}{' --full' if f['full'] else ''}`), {'full' if f['full'] else 'default'} "
+        f"mode; the checks ran in {f['seconds']:.1f} s.")
+    return [f"**Verdict: {verdict}** ({f['n_rows']} checks in {f['n_claims']} claims; "
+            f"{f['n_mc_tests']} of them Monte Carlo tests).", paragraph]
+
+
+#: the figure shown in the report's opening, before the tables (the first one drawn if absent)
+KEY_FIGURE = "noise_vs_batch_size"
+
+
+def key_figure(sections):
+    """The report's key figure (``None`` when no section drew one)."""
+    figures = [fig for s in sections for fig in s.figures]
+    for fig in figures:
+        if fig.name == KEY_FIGURE:
+            return fig
+    return figures[0] if figures else None
 
 
 def _overview(sections, z_crit):
@@ -145,7 +164,11 @@ def _overview(sections, z_crit):
 
 def render_markdown(sections, summary, z_crit):
     lines = ["# bn-noise verification report", ""]
-    lines += [s + "\n" for s in _summary_lines(summary)]
+    lines += [s + "\n" for s in _summary_lines(summary, sections)]
+    key = key_figure(sections)
+    if key is not None:
+        lines += [f"![{key.caption}](figures/{key.name}.png)", "",
+                  f"*Figure {key.name}.* {key.caption} ([SVG](figures/{key.name}.svg))", ""]
     lines.append("## Contents\n")
     lines += [f"- [{s.title}](#{_anchor(s.title)})" for s in sections]
     lines += ["", "## Claims at a glance", "",
@@ -160,6 +183,9 @@ def render_markdown(sections, summary, z_crit):
             lines += [_md_table(*claim_table(c, z_crit)), "",
                       f"Data: [`data/{c.key}.csv`](data/{c.key}.csv)", ""]
         for fig in s.figures:
+            if fig is key:
+                lines += [f"(Figure {fig.name} is shown at the top of the report.)", ""]
+                continue
             lines += [f"![{fig.caption}](figures/{fig.name}.png)", "",
                       f"*Figure {fig.name}.* {fig.caption} "
                       f"([SVG](figures/{fig.name}.svg))", ""]
@@ -178,7 +204,19 @@ def render_html(sections, summary, z_crit, pngs):
              "<h1>bn-noise verification report</h1>"]
     bad = " bad" if summary["n_disagree"] else ""
     parts.append(f"<div class='summary{bad}'>"
-                 + _inline_md_to_html("\n\n".join(_summary_lines(summary))) + "</div>")
+                 + _inline_md_to_html("\n\n".join(_summary_lines(summary, sections)))
+                 + "</div>")
+    key = key_figure(sections)
+
+    def figure_html(fig):
+        b64 = base64.b64encode(pngs[fig.name]).decode("ascii")
+        return (f"<figure><img alt='{html.escape(fig.caption)}' "
+                f"src='data:image/png;base64,{b64}'><figcaption><em>Figure "
+                f"{html.escape(fig.name)}.</em> {_inline(html.escape(fig.caption))}"
+                f"</figcaption></figure>")
+
+    if key is not None:
+        parts.append(figure_html(key))
     parts.append("<h2>Contents</h2><ul>" + "".join(
         f"<li><a href='#{_anchor(s.title)}'>{html.escape(s.title)}</a></li>" for s in sections)
         + "</ul>")
@@ -193,11 +231,8 @@ def render_html(sections, summary, z_crit, pngs):
             parts.append(_inline_md_to_html("Routes: " + c.routes))
             parts.append(_html_table(*claim_table(c, z_crit)))
         for fig in s.figures:
-            b64 = base64.b64encode(pngs[fig.name]).decode("ascii")
-            parts.append(f"<figure><img alt='{html.escape(fig.caption)}' "
-                         f"src='data:image/png;base64,{b64}'><figcaption><em>Figure "
-                         f"{html.escape(fig.name)}.</em> {_inline(html.escape(fig.caption))}"
-                         f"</figcaption></figure>")
+            parts.append(f"<p>(Figure {html.escape(fig.name)} is shown at the top of the "
+                         f"report.)</p>" if fig is key else figure_html(fig))
         for note in s.notes:
             parts.append(_inline_md_to_html(note))
     parts.append("</body></html>")
