@@ -2,7 +2,7 @@ r"""Exact first and second moments of the batch statistics for any input law.
 
 For m iid draws from a law with mean 0, variance 1, skewness :math:`\mu_3` and excess
 kurtosis :math:`\kappa` (so :math:`\mu_4 = \kappa + 3`), with :math:`s^2` the unbiased
-batch variance (THEORY.md section 3):
+batch variance (docs/theory.md, (3.1)):
 
 .. math::
 

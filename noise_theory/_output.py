@@ -1,6 +1,6 @@
 r"""Laws of the normalised BN output :math:`(x - \mu_B)/\sigma_B` for Gaussian input.
 
-Three different laws are called "the BN output" (THEORY.md section 2):
+Three different laws are called "the BN output" (docs/theory.md, section 2, (2.1)-(2.3)):
 
 * in-batch (what training computes): :math:`z_i = (x_i - \mu_B)/\sigma_B` for a sample
   :math:`x_i` of the batch itself; bounded, :math:`|z_i| \le \sqrt{m-1}`;

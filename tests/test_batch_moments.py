@@ -158,7 +158,7 @@ def test_properties(m, skew, extra, ddof):
     assert r.corr == pytest.approx(r1.corr, rel=1e-12, abs=1e-300)
     assert r.var_var == pytest.approx(c * c * r1.var_var, rel=1e-12)
     assert r.cov == pytest.approx(c * r1.cov, rel=1e-12, abs=1e-300)
-    # THEORY.md section 3 form: Var s^2 = mu4/m - (m-3)/(m(m-1)), Cov = mu3/m
+    # docs/theory.md (3.1) form: Var s^2 = mu4/m - (m-3)/(m(m-1)), Cov = mu3/m
     assert r1.var_var == pytest.approx((kurt + 3) / m - (m - 3) / (m * (m - 1)), rel=1e-9, abs=1e-15)
     assert r1.cov == pytest.approx(skew / m, rel=1e-12, abs=1e-300)
     assert r.corr == pytest.approx(skew / math.sqrt(kurt + 2 * m / (m - 1)), rel=1e-10, abs=1e-300)

@@ -31,7 +31,7 @@ def test_variance_noise_moments(m, ddof):
     law = variance_noise(m, ddof=ddof)
     assert law.mean() == pytest.approx((m - 1) / (m - ddof), rel=1e-14)
     assert law.var() == pytest.approx(2 * (m - 1) / (m - ddof) ** 2, rel=1e-13)
-    # the same law written as a scaled chi-square (THEORY.md section 1)
+    # the same law written as a scaled chi-square (docs/theory.md (1.3))
     chi2 = stats.chi2(m - 1, scale=1.0 / (m - ddof))
     for q in (0.01, 0.3, 0.5, 0.9, 0.999):
         assert law.ppf(q) == pytest.approx(chi2.ppf(q), rel=1e-10)

@@ -1,4 +1,4 @@
-"""``bn-noise theory``: table and JSON against THEORY.md's closed forms; bad input."""
+"""``bn-noise theory``: table and JSON against the closed forms of docs/theory.md; bad input."""
 
 import json
 import math
@@ -65,7 +65,7 @@ def test_non_gaussian_columns(capsys):
     data = _json(capsys, "-m", "2", "8", "--skewness", "2", "--excess-kurtosis", "6")
     for row in data["rows"]:
         m = row["m"]
-        var_unbiased = (6 + 3) / m - (m - 3) / (m * (m - 1))  # THEORY.md section 3
+        var_unbiased = (6 + 3) / m - (m - 3) / (m * (m - 1))  # docs/theory.md (3.1)
         assert row["var_variance_noise_input"] == pytest.approx(((m - 1) / m) ** 2 * var_unbiased, rel=1e-12)
         cov = (m - 1) / m * 2 / m
         assert row["corr_noises_input"] == pytest.approx(

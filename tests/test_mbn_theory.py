@@ -162,7 +162,7 @@ def test_trajectory_constant_momentum_closed_forms(m, lam, steps):
     np.testing.assert_allclose(traj.variance_noise_var, f_batch * 2 * (m - 1) / m**2, rtol=1e-10)
     np.testing.assert_allclose(traj.variance_noise_mean, (m - 1) / m, rtol=1e-14)
     assert traj.momenta[0] == 0.0 and np.all(traj.start_weight == 0)
-    # fixed start (THEORY.md: v (1-lam)/(1+lam) (1 - lam^(2t)))
+    # fixed start (docs/theory.md (5.4): v (1-lam)/(1+lam) (1 - lam^(2t)))
     fixed = noise_trajectory(m, np.full(steps, lam), start="fixed")
     np.testing.assert_allclose(fixed.mean_noise_var, f_stat * (1 - lam ** (2 * t)) / m,
                                rtol=1e-9, atol=1e-300)

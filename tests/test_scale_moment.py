@@ -220,7 +220,7 @@ def test_monte_carlo_check_can_fail():
 
 @pytest.mark.parametrize("m,eps,seed", [(2, 1e-5, 61), (3, 1e-3, 62), (8, 0.05, 63)])
 def test_eps_shrinks_in_batch_variance_as_theory_says(m, eps, seed):
-    # THEORY.md section 1: sum z_i^2 = m Q/(Q + c), c = m eps, Q ~ chi2(m-1), so
+    # docs/theory.md (1.7): sum z_i^2 = m Q/(Q + c), c = m eps, Q ~ chi2(m-1), so
     # E z^2 = 1 - c E[1/(Q + c)] = 1 - eps * scale_moment(m, 2, eps=eps)
     rng = np.random.default_rng(seed)
     x = rng.normal(5.0, 3.0, size=(400_000, m)) / 3.0  # population units

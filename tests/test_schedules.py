@@ -31,7 +31,7 @@ from noise_theory import (
 
 
 def paper_formula_mpmath(t, T, m, m0):
-    """THEORY.md section 5 literally, at 40 digits: rho^(T/(T-1) max(T-t,0)) - rho^T."""
+    """docs/theory.md (5.5) literally, at 40 digits: rho^(T/(T-1) max(T-t,0)) - rho^T."""
     with mp.workdps(40):
         rho = mp.power(min(mp.mpf(m) / m0, 1), mp.mpf(1) / T)
         return float(mp.power(rho, mp.mpf(T) / (T - 1) * max(T - t, 0)) - mp.power(rho, T))
@@ -61,7 +61,7 @@ def test_paper_momentum_broadcasts():
     np.testing.assert_allclose(lam[:, -1], [1 - 2 / 32, 1 - 4 / 32, 1 - 8 / 32, 0.5, 0.0])
 
 
-# The end-of-training question (THEORY.md section 5): at lambda(T) = 1 - m/m0 the
+# The end-of-training question (docs/theory.md (5.7)): at lambda(T) = 1 - m/m0 the
 # stationary mean-noise variance is 1/(2 m0 - m), not 1/m0; (m0-m)/(m0+m) reaches 1/m0.
 END_OF_TRAINING = [
     # m, Var at lambda(T) = 1/(2*32 - m), ratio to 1/m0 = 32/(64 - m)

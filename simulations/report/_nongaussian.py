@@ -92,8 +92,8 @@ def _nongaussian_figure(ctx, section):
 NONGAUSSIAN_SECTION = SectionSpec(
     "nongaussian", "5. Non-Gaussian inputs: beyond 'depends only on m'",
     "For any input law with finite moments, the batch mean keeps Var = 1/m but the variance "
-    "noise depends on the fourth moment, and skewness correlates the two noises (THEORY.md "
-    "section 3). Input laws with a finite eighth moment, so that the simulated variance of "
+    "noise depends on the fourth moment, and skewness correlates the two noises (docs/theory.md, "
+    "(3.1)). Input laws with a finite eighth moment, so that the simulated variance of "
     "the batch variance has a trustworthy standard error; the ReLU input is simulated with "
     f"eps = {RELU_EPS:g} (an all-zero batch has probability 2^-m), which does not change the "
     "batch statistics.",

@@ -113,5 +113,5 @@ def _regularizer_figure(ctx, section):
 REG_SECTION = SectionSpec(
     "regularizer", "4. The explicit regulariser",
     "A GLM on a BN'd pre-activation: the noise adds, to second order, a penalty "
-    "R = A''(E eta) Var(eta)/2 whose strength falls like 1/m (THEORY.md section 4).",
+    "R = A''(E eta) Var(eta)/2 whose strength falls like 1/m (docs/theory.md, (4.1)-(4.3)).",
     (_regularizer, _regularizer_figure))
