@@ -6,7 +6,7 @@
 Public names are the ``__all__`` of ``noise_theory``, ``simulations`` and ``derivations``.
 Each entry has the signature, the docstring's summary and its Parameters/Returns/Raises
 sections, and "See also" links to every other public name its docstring mentions (plus an
-explicit numpydoc "See Also" section when there is one). ``tests/test_api_reference.py``
+explicit numpydoc "See Also" section when there is one). ``tests/docs/test_api_reference.py``
 fails when the committed page differs from the generated one.
 """
 
@@ -92,7 +92,7 @@ def render():
         by_name.setdefault(name, (pkg, name))
     lines = ["# API reference", "",
              "Generated from the docstrings by `docs/_tools/gen_api.py` (do not edit by hand; "
-             "`tests/test_api_reference.py` checks that it is up to date). Every public name "
+             "`tests/docs/test_api_reference.py` checks that it is up to date). Every public name "
              "of `noise_theory`, `simulations` and `derivations`, in the order of each "
              "package's `__all__`. The mathematics is on the [theory page](theory.md).", ""]
     for pkg in PACKAGES:

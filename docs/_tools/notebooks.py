@@ -13,7 +13,7 @@ Sources (all Markdown; the ``python`` code blocks become code cells, everything 
   notebook is ``docs/solutions/NN-*.ipynb``.
 
 The notebooks are written without outputs and with fixed cell ids, so regenerating an
-unchanged source gives the same bytes; ``tests/test_notebooks.py`` fails when a committed
+unchanged source gives the same bytes; ``tests/docs/test_notebooks.py`` fails when a committed
 notebook differs from what this script generates, and executes every notebook.
 """
 

@@ -198,10 +198,10 @@ class FusedMLP:
             raise ParameterValueError("`net` must be [Linear, BatchNorm|MomentumBatchNorm|NoNorm, "
                                       "ReLU]* + Linear with one normaliser type.")
         self.net = net
-        lins = [l for l in net.layers if isinstance(l, Linear)]
+        lins = [layer for layer in net.layers if isinstance(layer, Linear)]
         self.norms = [net.layers[i + 1] for i in range(0, len(net.layers) - 1, 3)]
         self.kind = _KIND[type(self.norms[0])] if self.norms else 0
-        self.dims = np.array([lins[0].in_features] + [l.out_features for l in lins], np.int64)
+        self.dims = np.array([lins[0].in_features] + [lin.out_features for lin in lins], np.int64)
         L = len(lins)
         offs = np.full((L, 5), -1, np.int64)
         chunks, pos, spos = [], 0, 0

@@ -203,7 +203,8 @@ def _train(config, data, *, seed=0, keep_network=False, callback=None):
     s_init, s_shuffle = seq.spawn(2)
     m, T = cfg.batch_size, cfg.epochs
     if m > len(data.X_train):
-        raise ParameterValueError(f"`batch_size` must be <= the training set size {len(data.X_train)}; got {m}.")
+        raise ParameterValueError(
+            f"`batch_size` must be <= the training set size {len(data.X_train)}; got {m}.")
     net = build_model(cfg.model, cfg.depth, cfg.norm, n_features=data.n_features,
                       n_classes=data.n_classes, image_shape=data.image_shape, rng=s_init,
                       m=m, epochs=T, m0=cfg.m0, tau0=cfg.tau0, schedule=cfg.schedule)

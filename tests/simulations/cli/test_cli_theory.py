@@ -55,7 +55,7 @@ def test_eps_makes_divergent_moments_finite(capsys):
     data = _json(capsys, "-m", "2", "3", "--eps", "1e-5", "--seed", "7")
     assert data["seed"] == 7 and data["eps"] == 1e-5
     r2, r3 = data["rows"]
-    # mpmath references of tests/test_scale_moment.py
+    # mpmath references of tests/noise_theory/test_scale_moment.py
     assert r2["e_sigma2_over_sigma_b2"] == pytest.approx(558.50471332564765053, rel=1e-10)
     assert r3["e_sigma2_over_sigma_b2"] == pytest.approx(15.795626470476480102, rel=1e-10)
 

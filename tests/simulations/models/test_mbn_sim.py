@@ -20,6 +20,9 @@ from noise_theory import (
 )
 from simulations import mbn_chains, simulate_drift_scan, simulate_mbn
 
+#: Monte Carlo agreement tests (fixed seeds, k x standard-error tolerances).
+pytestmark = pytest.mark.statistical
+
 K = 4.5
 
 

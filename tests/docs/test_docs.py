@@ -1,6 +1,6 @@
 """The documentation: structure, README code, documented commands, figures discussed where
 they appear, the theory page and its references, and the numbers the prose quotes (each
-recomputed here, never only typed in). The chapters' code runs in tests/test_notebooks.py
+recomputed here, never only typed in). The chapters' code runs in tests/docs/test_notebooks.py
 (as notebooks)."""
 
 import re
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CHAPTER_FILES = sorted((ROOT / "docs").glob("[0-9][0-9]-*.md"))
 CHAPTERS = sorted((ROOT / "docs").glob("*.md")) + [ROOT / "README.md"]
 FENCE = re.compile(r"^```python[^\n]*\n(.*?)^```", re.M | re.S)
@@ -46,10 +46,10 @@ def test_readme_code_runs(path, tmp_path, monkeypatch):
     import matplotlib
 
     matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
     import contextlib
     import io
+
+    import matplotlib.pyplot as plt
 
     monkeypatch.chdir(tmp_path)
     namespace = {"__name__": f"docs_{path.stem}"}
@@ -153,8 +153,14 @@ def quoted_numbers():
     """(file, text quoted in the prose, the same text computed from the code)."""
     import numpy as np
 
-    from noise_theory import (expected_glm_loss, glm_regularizer, inference_momentum,
-                              paper_momentum, scale_moment, variance_noise)
+    from noise_theory import (
+        expected_glm_loss,
+        glm_regularizer,
+        inference_momentum,
+        paper_momentum,
+        scale_moment,
+        variance_noise,
+    )
 
     h = np.array([-1.0, 0.5, 2.0])
 
@@ -173,15 +179,15 @@ def quoted_numbers():
         ("01-why-bn-is-noisy.md", f"about sqrt(32) = {np.sqrt(32):.1f} times", "about sqrt(32) = 5.7 times"),
         ("01-why-bn-is-noisy.md", f"the mode is at {grid[np.argmax(v4.pdf(grid))]:.2f}",
          "the mode is at 0.25"),
-        ("03-momentum-bn.md", f"({taus} for m = 2, 4, 8, 16", "(0.9934, 0.9869, 0.9740 and 0.9487 for m = 2, 4, 8, 16"),
+        ("03-momentum-bn.md", f"({taus} for m = 2, 4, 8, 16", "(0.9934, 0.9869, 0.9740 and 0.9487 for m = 2, 4, 8, 16"),  # noqa: E501
         ("03-momentum-bn.md", f"ending at 1 - m/m0 ({float(paper_momentum(200, 200, 2)):.2f} for m = 2, "
-         f"{float(paper_momentum(200, 200, 16)):g} for m = 16)", "ending at 1 - m/m0 (0.94 for m = 2, 0.5 for m = 16)"),
+         f"{float(paper_momentum(200, 200, 16)):g} for m = 16)", "ending at 1 - m/m0 (0.94 for m = 2, 0.5 for m = 16)"),  # noqa: E501
         ("04-regularizer.md", f"(c1 = {float(scale_moment(8, 1)):.1f} at m = 8)", "(c1 = 1.2 at m = 8)"),
         ("04-regularizer.md", f"from {_pct(e8.min(), 1)} to {_pct(e8.max())} at m = 8",
          "from 0.5% to 9% at m = 8"),
         ("06-non-gaussian-and-limits.md", f"({_pct(removed, 2)} of the output variance at m = 2",
          "(0.56% of the output variance at m = 2"),
-        ("06-non-gaussian-and-limits.md", f"error reaches {_pct(e8.max())} at m = 8 and {_pct(e4.max())} at m = 4",
+        ("06-non-gaussian-and-limits.md", f"error reaches {_pct(e8.max())} at m = 8 and {_pct(e4.max())} at m = 4",  # noqa: E501
          "error reaches 9% at m = 8 and 64% at m = 4"),
     ]
 

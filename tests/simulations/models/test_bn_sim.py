@@ -18,6 +18,9 @@ from simulations.models import _bn as _bn_sim
 from simulations.models._bn import bn_block_size, bn_kernel
 from simulations.models._laws import input_law
 
+#: Monte Carlo agreement tests (fixed seeds, k x standard-error tolerances).
+pytestmark = pytest.mark.statistical
+
 K = 4.5  # z threshold for "agrees" in single-quantity checks (fixed seeds)
 
 

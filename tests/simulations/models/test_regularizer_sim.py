@@ -8,6 +8,9 @@ import pytest
 from noise_theory import expected_glm_loss
 from simulations import simulate_glm_loss
 
+#: Monte Carlo agreement tests (fixed seeds, k x standard-error tolerances).
+pytestmark = pytest.mark.statistical
+
 H = np.array([0.0, 1.2, -2.0])
 Y = np.array([1.0, 0.0, 0.7])
 

@@ -7,6 +7,9 @@ import pytest
 from noise_theory import ema_mean_noise, inference_momentum
 from simulations import BatchNorm, MomentumBatchNorm
 
+#: Monte Carlo agreement tests (fixed seeds, k x standard-error tolerances).
+pytestmark = pytest.mark.statistical
+
 K = 5.0  # tolerance in standard errors
 
 

@@ -227,7 +227,7 @@ def test_no_drift_has_no_optimum_below_one():
              r"`schedule` 'constant:1.2': momentum must be in \[0, 1\); got 1.2"),
         (lambda: momentum_schedule("paper:0.5", m=4, epochs=10), ValueError, r"takes no value"),
         (lambda: momentum_schedule([0.1, 0.2], m=4, epochs=3), ValueError, r"shape \(epochs,\)"),
-        (lambda: momentum_for_target_batch(8, 4), ValueError, r"`target` must be >= m .*got target=4.0 with m=8"),
+        (lambda: momentum_for_target_batch(8, 4), ValueError, r"`target` must be >= m .*got target=4.0 with m=8"),  # noqa: E501
         (lambda: from_pytorch_momentum(0.0), ValueError, r"`momentum` must be a real number > 0"),
         (lambda: to_pytorch_momentum(1.0), ValueError, r"`momentum` must be .* < 1"),
         (lambda: drift_mse(4, 0.5, drift="drift", rate=0.1), ValueError, r"`drift` must be one of"),

@@ -4,7 +4,7 @@ every public name of noise_theory, simulations and derivations has an entry."""
 import importlib.util
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _gen():
