@@ -4,15 +4,31 @@ A derivation is an ordered list of steps (a sympy expression and a one-line expl
 each) ending in one or more named results. Results that exist only under a condition
 carry it as a sympy ``Piecewise`` whose fallback branch is ``oo`` (a divergent moment is
 infinite, never NaN). Builders are registered by name with :func:`register` and built
-once (``functools.cache``), so the CLI and the tests never rebuild them.
+once per process (kept in memory), so the CLI and the tests never rebuild them.
+
+A built derivation is also kept on disk, because building all of them takes sympy tens of
+seconds and the result is deterministic: one pickle per derivation in
+``$XDG_CACHE_HOME/bn-noise/derivations/<key>/`` (``~/.cache/bn-noise/...`` without
+``XDG_CACHE_HOME``), where ``<key>`` hashes the source of every module of this package,
+the sympy version and the Python version, so any change to a derivation (or to sympy)
+gives a fresh folder. Files are written atomically (a temporary file then
+``os.replace``), so concurrent runs are safe; an unreadable or corrupt file is ignored and
+rebuilt. ``BN_NOISE_NO_CACHE=1`` turns the disk cache off. :func:`prefetch` builds
+derivations in worker processes (the report uses it).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import difflib
-import functools
+import hashlib
+import os
+import pickle
+import sys
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 import sympy as sp
 
@@ -23,6 +39,8 @@ __all__ = [
     "list_derivations",
     "get_derivation",
     "derive_all",
+    "prefetch",
+    "cache_dir",
     "eq",
     "param",
     "KEYWORD",
@@ -210,6 +228,10 @@ def _pretty(expr):
 # ---------------------------------------------------------------------- registry
 _BUILDERS: dict = {}
 _TITLES: dict = {}
+#: name -> built Derivation (this process).
+_BUILT: dict = {}
+#: name -> concurrent.futures.Future of a build in a worker process (see prefetch).
+_PENDING: dict = {}
 
 
 def register(name, title):
@@ -220,14 +242,102 @@ def register(name, title):
     def deco(builder):
         if name in _BUILDERS:
             raise RuntimeError(f"derivation {name!r} registered twice")
-        @functools.cache
-        def build():
-            return dataclasses.replace(builder(), name=name, title=title)
-
-        _BUILDERS[name] = build
+        _BUILDERS[name] = builder
         _TITLES[name] = title
         return builder
     return deco
+
+
+# ---------------------------------------------------------------------- the disk cache
+_KEY = None
+
+
+def _source_key():
+    """Hash of this package's source files, the sympy and the Python version (hex, 16)."""
+    global _KEY
+    if _KEY is None:
+        h = hashlib.sha256()
+        for path in sorted(Path(__file__).parent.glob("*.py")):
+            h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+        h.update(f"sympy {sp.__version__}; python {sys.version_info[:2]}".encode())
+        _KEY = h.hexdigest()[:16]
+    return _KEY
+
+
+def cache_dir():
+    """The folder of this source's cached derivations, or None when the cache is off."""
+    if os.environ.get("BN_NOISE_NO_CACHE"):
+        return None
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "bn-noise" / "derivations" / _source_key()
+
+
+def _cache_load(name):
+    folder = cache_dir()
+    if folder is None:
+        return None
+    try:
+        with open(folder / f"{name}.pickle", "rb") as fh:
+            d = pickle.load(fh)
+    except Exception:  # missing, unreadable or corrupt: rebuild
+        return None
+    return d if isinstance(d, Derivation) and d.name == name else None
+
+
+def _cache_store(d):
+    folder = cache_dir()
+    if folder is None:
+        return
+    tmp = None
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{d.name}.", suffix=".tmp", dir=folder)
+        with os.fdopen(fd, "wb") as fh:
+            pickle.dump(d, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, folder / f"{d.name}.pickle")
+        tmp = None
+    except OSError:  # a read-only or full disk only costs the next run a rebuild
+        pass
+    finally:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+
+
+def _build(name):
+    d = _cache_load(name)
+    if d is None:
+        d = dataclasses.replace(_BUILDERS[name](), name=name, title=_TITLES[name])
+        _cache_store(d)
+    return d
+
+
+def _build_in_worker(name):
+    """Worker-process entry of :func:`prefetch` (registers the package, builds, returns)."""
+    import derivations  # noqa: F401  (registers every derivation)
+
+    return get_derivation(name)
+
+
+def prefetch(executor, names=None):
+    """Build the derivations `names` (default: all) not yet cached in `executor`'s processes.
+
+    Returns at once; :func:`get_derivation` then waits for a pending build instead of
+    starting its own. Derivations already in memory or in the disk cache are not sent.
+    `executor` is a ``concurrent.futures`` executor (a ProcessPoolExecutor: sympy holds
+    the GIL). Returns the names sent.
+    """
+    sent = []
+    for name in (list(_BUILDERS) if names is None else names):
+        if name in _BUILT or name in _PENDING:
+            continue
+        d = _cache_load(name)
+        if d is not None:
+            _BUILT[name] = d
+            continue
+        _PENDING[name] = executor.submit(_build_in_worker, name)
+        sent.append(name)
+    return sent
 
 
 def list_derivations(*, titles=False):
@@ -247,7 +357,7 @@ def list_derivations(*, titles=False):
 
 
 def get_derivation(name):
-    """The derivation called `name` (built on first use, then cached).
+    """The derivation called `name` (built on first use, then cached in memory and on disk).
 
     Raises
     ------
@@ -262,13 +372,25 @@ def get_derivation(name):
     >>> get_derivation("in_batch_output")["fourth_moment"]
     3*(m - 1)/(m + 1)
     """
-    builder = _BUILDERS.get(name)
-    if builder is None:
+    d = _BUILT.get(name)
+    if d is not None:
+        return d
+    if name not in _BUILDERS:
         close = difflib.get_close_matches(str(name), list(_BUILDERS), n=3, cutoff=0.4)
         hint = (f" Did you mean {', '.join(repr(c) for c in close)}?" if close
                 else f" Known: {', '.join(_BUILDERS)}.")
         raise ValueError(f"`name` must be a registered derivation; got name={name!r}.{hint}")
-    return builder()
+    future = _PENDING.pop(name, None)
+    d = None
+    if future is not None:
+        try:
+            d = future.result()
+        except Exception:  # a lost worker: build here instead
+            d = None
+    if d is None:
+        d = _build(name)
+    _BUILT[name] = d
+    return d
 
 
 def derive_all():
