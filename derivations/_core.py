@@ -31,6 +31,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import sympy as sp
+from sympy.core.function import AppliedUndef
+from sympy.core.logic import fuzzy_and
+from sympy.core.operations import AssocOp, LatticeOp
+from sympy.functions.elementary.piecewise import ExprCondPair
 
 __all__ = [
     "Step",
@@ -272,13 +276,49 @@ def cache_dir():
     return Path(base) / "bn-noise" / "derivations" / _source_key()
 
 
+def _rebuild(cls, args):
+    """A sympy node from its class and already-built args, without re-evaluating it."""
+    if issubclass(cls, AssocOp):
+        return cls._from_args(args)
+    obj = sp.Basic.__new__(cls, *args)
+    try:
+        obj.is_commutative  # noqa: B018  (Pow sets it in __new__, which is bypassed)
+    except AttributeError:
+        obj.is_commutative = fuzzy_and(getattr(a, "is_commutative", True) for a in args)
+    return obj
+
+
+#: node types rebuilt verbatim (plain pickling calls their constructors, which re-evaluate:
+#: ``Mul(1/2, m - 1)`` would come back as ``m/2 - 1/2`` and an unevaluated ``Eq(0, 0)`` as
+#: ``True``). Other nodes (``Order``, ``Subs``, ``Min``, undefined functions, ...) keep
+#: sympy's own pickling; the tests check that every derivation round-trips exactly.
+_VERBATIM = (sp.Add, sp.Mul, sp.Pow, sp.core.relational.Relational, sp.Function,
+             sp.Piecewise, ExprCondPair, sp.Tuple, sp.Integral)
+
+
+class _Pickler(pickle.Pickler):
+    def reducer_override(self, obj):
+        if isinstance(obj, _VERBATIM) and not isinstance(obj, (AppliedUndef, LatticeOp)):
+            return _rebuild, (type(obj), obj.args)
+        return NotImplemented
+
+
+def dumps(d):
+    """Bytes of a derivation that :func:`pickle.loads` turns back into the same trees."""
+    import io
+
+    buf = io.BytesIO()
+    _Pickler(buf, protocol=pickle.HIGHEST_PROTOCOL).dump(d)
+    return buf.getvalue()
+
+
 def _cache_load(name):
     folder = cache_dir()
     if folder is None:
         return None
     try:
         with open(folder / f"{name}.pickle", "rb") as fh:
-            d = pickle.load(fh)
+            d = pickle.loads(fh.read())
     except Exception:  # missing, unreadable or corrupt: rebuild
         return None
     return d if isinstance(d, Derivation) and d.name == name else None
@@ -293,7 +333,7 @@ def _cache_store(d):
         folder.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{d.name}.", suffix=".tmp", dir=folder)
         with os.fdopen(fd, "wb") as fh:
-            pickle.dump(d, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            fh.write(dumps(d))
         os.replace(tmp, folder / f"{d.name}.pickle")
         tmp = None
     except OSError:  # a read-only or full disk only costs the next run a rebuild
@@ -313,10 +353,11 @@ def _build(name):
 
 
 def _build_in_worker(name):
-    """Worker-process entry of :func:`prefetch` (registers the package, builds, returns)."""
+    """Worker-process entry of :func:`prefetch`: registers the package, builds `name`,
+    returns its :func:`dumps` bytes (the executor's own pickling would re-evaluate)."""
     import derivations  # noqa: F401  (registers every derivation)
 
-    return get_derivation(name)
+    return dumps(get_derivation(name))
 
 
 def prefetch(executor, names=None):
@@ -384,7 +425,7 @@ def get_derivation(name):
     d = None
     if future is not None:
         try:
-            d = future.result()
+            d = pickle.loads(future.result())
         except Exception:  # a lost worker: build here instead
             d = None
     if d is None:
