@@ -37,17 +37,17 @@ from sympy.core.operations import AssocOp, LatticeOp
 from sympy.functions.elementary.piecewise import ExprCondPair
 
 __all__ = [
-    "Step",
-    "Derivation",
-    "register",
-    "list_derivations",
-    "get_derivation",
-    "derive_all",
-    "prefetch",
-    "cache_dir",
-    "eq",
-    "param",
     "KEYWORD",
+    "Derivation",
+    "Step",
+    "cache_dir",
+    "derive_all",
+    "eq",
+    "get_derivation",
+    "list_derivations",
+    "param",
+    "prefetch",
+    "register",
 ]
 
 #: sympy symbol -> the keyword the numeric function of a result takes for it (the
@@ -319,7 +319,7 @@ def _cache_load(name):
     try:
         with open(folder / f"{name}.pickle", "rb") as fh:
             d = pickle.loads(fh.read())
-    except Exception:  # missing, unreadable or corrupt: rebuild
+    except Exception:  # noqa: BLE001  missing, unreadable or corrupt: rebuild
         return None
     return d if isinstance(d, Derivation) and d.name == name else None
 
@@ -426,7 +426,7 @@ def get_derivation(name):
     if future is not None:
         try:
             d = pickle.loads(future.result())
-        except Exception:  # a lost worker: build here instead
+        except Exception:  # noqa: BLE001  a lost worker: build here instead
             d = None
     if d is None:
         d = _build(name)

@@ -1,11 +1,12 @@
-r"""Closed forms for the command line that need no frozen ``scipy.stats`` law.
+r"""Closed forms for the command line that need no frozen ``scipy.stats`` law (nor scipy).
 
 ``import scipy.stats`` costs about a second cold (several under load), more than everything
 else ``bn-noise theory``, ``schedule`` and ``advise`` do. The public functions of
 ``noise_theory._bn`` and ``noise_theory._mbn`` return frozen ``scipy.stats`` laws, so their
 modules import ``scipy.stats`` at load; the functions here give the same *numbers* from
-numpy and ``scipy.special`` only (``scipy.special`` is loaded lazily, by the one function
-that needs it). The tests compare every function here with the public one it mirrors.
+numpy and the standard library only (no scipy at all, except the quadrature for
+``eps > 0``, which is delegated). The tests compare every function here with the public
+one it mirrors.
 
 Conventions as everywhere in bn-noise: momentum (lambda) is the weight on history,
 population units (sigma = 1), Gaussian input, BN's biased batch variance unless `ddof`.
@@ -29,8 +30,15 @@ import numpy as np
 
 from ._validation import ParameterValueError, integer_array, positive_int, real_array
 
-__all__ = ["bn_noise_moments", "input_law_moments", "inverse_scale_moments", "bn_output_moments", "ema_factor",
-           "stationary_mbn_noise", "epoch_end_factors"]
+__all__ = [
+    "bn_noise_moments",
+    "bn_output_moments",
+    "ema_factor",
+    "epoch_end_factors",
+    "input_law_moments",
+    "inverse_scale_moments",
+    "stationary_mbn_noise",
+]
 
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 # Stirling series of log Gamma beyond (x - 1/2) log x - x + log sqrt(2 pi): B_2n/(2n(2n-1)),
@@ -151,9 +159,11 @@ def _stirling_correction(x):
 
 
 def _log_gamma_ratio(a, d):
-    """log[Gamma(a + d)/Gamma(a)] for a > 0, a + d > 0, without cancellation at large a."""
-    from scipy import special  # deferred: scipy.special (not scipy.stats)
+    """log[Gamma(a + d)/Gamma(a)] for a > 0, a + d > 0, without cancellation at large a.
 
+    Below the Stirling range the plain difference of ``math.lgamma`` values (all O(10), so
+    exact to about 1e-15) is used: no scipy import at all.
+    """
     a, d = np.broadcast_arrays(np.asarray(a, dtype=float), np.asarray(d, dtype=float))
     b = a + d
     big = (a >= _STIRLING_MIN) & (b >= _STIRLING_MIN)
@@ -161,7 +171,8 @@ def _log_gamma_ratio(a, d):
     db = bb - ab
     stirling = ((ab - 0.5) * np.log1p(db / ab) + db * np.log(bb) - db
                 + _stirling_correction(bb) - _stirling_correction(ab))
-    direct = special.gammaln(np.where(big, 1.0, b)) - special.gammaln(np.where(big, 1.0, a))
+    lgamma = np.frompyfunc(math.lgamma, 1, 1)
+    direct = (lgamma(np.where(big, 1.0, b)) - lgamma(np.where(big, 1.0, a))).astype(float)
     return np.where(big, stirling, direct)
 
 

@@ -44,7 +44,7 @@ from .models import simulate_mbn  # deferred: numba and scipy
 from .models._bn import _block_generator, bn_block_size, bn_kernel
 from .models._laws import input_law
 
-__all__ = ["run_bench", "bench_fast_path", "EXTRA_BENCHMARKS", "LABELS", "label"]
+__all__ = ["EXTRA_BENCHMARKS", "LABELS", "bench_fast_path", "label", "run_bench"]
 
 
 def bench_fast_path(seconds, *, batch_sizes=(2, 8, 64, 512), n_chains=4096, steps=200):

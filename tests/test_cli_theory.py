@@ -118,13 +118,12 @@ def test_console_script_bad_batch_size_has_no_traceback():
 
 
 # ------------------------------------------------------------ noise_theory._fast (the CLI's route)
-import mpmath  # noqa: E402
-import numpy as np  # noqa: E402
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
+import mpmath
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-import noise_theory as nt  # noqa: E402
-from noise_theory import _fast  # noqa: E402
+import noise_theory as nt
+from noise_theory import _fast
 
 
 @settings(max_examples=40, deadline=None)

@@ -27,7 +27,7 @@ from ._schedule import (
     table_epochs,
 )
 
-__all__ = ["add_parser", "run", "advice"]
+__all__ = ["add_parser", "advice", "run"]
 
 #: below this batch size the second-order (small-noise) regulariser is not accurate.
 REGULARIZER_MIN_M = 8
@@ -178,7 +178,7 @@ def run(args):
     print("conventions: lambda = weight on history = Keras's momentum; "
           "PyTorch's momentum = 1 - lambda")
     if a["plain_bn"]:
-        print(f"m >= m0: the paper's schedule is plain BN (lambda = 0 at every epoch).")
+        print("m >= m0: the paper's schedule is plain BN (lambda = 0 at every epoch).")
     print()
     exact = args.iterations_per_epoch is not None
     head = ["epoch", "lambda (ours, Keras)", "PyTorch momentum", "m_eff"]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from ._args import (
     add_batch_size_argument,
-    output_file_type,
     float_type,
     format_table,
     int_type,
+    output_file_type,
     print_json,
 )
 
@@ -89,7 +89,7 @@ def schedule_summary(m, *, m0, epochs, tau0, iterations_per_epoch=None):
         momentum_for_target_batch,
         paper_momentum,
     )
-    from noise_theory._fast import (  # deferred: scipy.special-free closed forms
+    from noise_theory._fast import (  # deferred: numpy at CLI start-up
         bn_noise_moments,
         epoch_end_factors,
         stationary_mbn_noise,

@@ -71,14 +71,14 @@ def add_parser(subparsers, common):
 def theory_rows(batch_sizes, *, ddof=0, eps=0.0, skewness=None, excess_kurtosis=None):
     """One dict per batch size with the quantities of ``bn-noise theory``.
 
-    The numbers come from :mod:`noise_theory._fast` (numpy and ``scipy.special`` only; the
+    The numbers come from :mod:`noise_theory._fast` (numpy and the standard library; the
     tests compare them with the public ``noise_theory`` functions), so a cold
     ``bn-noise theory`` does not import ``scipy.stats``; with ``eps > 0`` the scale moments
     are quadratures and do.
     """
     import numpy as np  # deferred: numpy at CLI start-up
 
-    from noise_theory import _fast  # deferred: numpy/scipy.special at CLI start-up
+    from noise_theory import _fast  # deferred: numpy at CLI start-up
 
     m = np.array(list(dict.fromkeys(batch_sizes)), dtype=np.int64)
     var_mean, mean_var, var_var = (np.atleast_1d(v) for v in _fast.bn_noise_moments(m, ddof=ddof))

@@ -39,7 +39,7 @@ from ..mc._progress import progress as make_bar
 from ._model import DEFAULT_ALPHA, Context, ReportResult, Section, bonferroni_z
 from ._render import _claim_json, render_html, render_markdown
 
-__all__ = ["build_report", "export_figures", "ReportResult"]
+__all__ = ["ReportResult", "build_report", "export_figures"]
 
 
 # ------------------------------------------------------------------ the builder
@@ -297,7 +297,7 @@ def _figure_bytes(figure, ext):
     elif not isinstance(done, dict):
         try:
             done = done.result()
-        except Exception:  # a lost worker process: render here instead
+        except Exception:  # noqa: BLE001  a lost worker process: render here instead
             done = _render(figure)
         _RENDERED[figure] = done
     return done[ext]
