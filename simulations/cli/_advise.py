@@ -63,8 +63,8 @@ def add_parser(subparsers, common):
         "advise", parents=[common], description=_DESCRIPTION,
         help="MBN momenta for your batch size, in PyTorch's and Keras's terms, and the "
              "noise left at the end of training")
-    p.add_argument("--batch-size", "-m", type=batch_size_type, required=True, metavar="M",
-                   help="your training batch size (an integer >= 2; required)")
+    p.add_argument("--batch-size", "-m", type=batch_size_type, default=None, metavar="M",
+                   help="your training batch size (an integer >= 2; required: no default)")
     add_schedule_arguments(p)
     p.add_argument("--target-batch-size", type=int_type(2, "target batch size"), default=None,
                    metavar="MT", help="batch size whose mean noise the constant momentum "
@@ -162,6 +162,9 @@ def _ratio(a, b):
 
 
 def run(args):
+    if args.batch_size is None:
+        raise UserError("--batch-size is required: give your training batch size, "
+                        "e.g. --batch-size 4")
     a = advice(args.batch_size, m0=args.m0, epochs=args.epochs, tau0=args.tau0,
                iterations_per_epoch=args.iterations_per_epoch,
                target_batch_size=args.target_batch_size)
