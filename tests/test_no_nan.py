@@ -15,7 +15,8 @@ import pytest
 from simulations import bench as _bench
 from simulations.cli import main
 
-NAN = re.compile(r"\bnan\b", re.IGNORECASE)
+#: a nan value (format_value and the JSON spell it "nan"); the prose "NaN" is allowed
+NAN = re.compile(r"\bnan\b")
 
 
 def _nan_free(text):
