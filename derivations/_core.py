@@ -4,28 +4,50 @@ A derivation is an ordered list of steps (a sympy expression and a one-line expl
 each) ending in one or more named results. Results that exist only under a condition
 carry it as a sympy ``Piecewise`` whose fallback branch is ``oo`` (a divergent moment is
 infinite, never NaN). Builders are registered by name with :func:`register` and built
-once (``functools.cache``), so the CLI and the tests never rebuild them.
+once per process (kept in memory), so the CLI and the tests never rebuild them.
+
+A built derivation is also kept on disk, because building all of them takes sympy tens of
+seconds and the result is deterministic: one pickle per derivation in
+``$XDG_CACHE_HOME/bn-noise/derivations/<key>/`` (``~/.cache/bn-noise/...`` without
+``XDG_CACHE_HOME``), where ``<key>`` hashes the source of every module of this package,
+the sympy version and the Python version, so any change to a derivation (or to sympy)
+gives a fresh folder. Files are written atomically (a temporary file then
+``os.replace``), so concurrent runs are safe; an unreadable or corrupt file is ignored and
+rebuilt. ``BN_NOISE_NO_CACHE=1`` turns the disk cache off. :func:`prefetch` builds
+derivations in worker processes (the report uses it).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import difflib
-import functools
+import hashlib
+import os
+import pickle
+import sys
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 import sympy as sp
+from sympy.core.function import AppliedUndef
+from sympy.core.logic import fuzzy_and
+from sympy.core.operations import AssocOp, LatticeOp
+from sympy.functions.elementary.piecewise import ExprCondPair
 
 __all__ = [
-    "Step",
+    "KEYWORD",
     "Derivation",
-    "register",
-    "list_derivations",
-    "get_derivation",
+    "Step",
+    "cache_dir",
     "derive_all",
     "eq",
+    "get_derivation",
+    "list_derivations",
     "param",
-    "KEYWORD",
+    "prefetch",
+    "register",
 ]
 
 #: sympy symbol -> the keyword the numeric function of a result takes for it (the
@@ -235,6 +257,10 @@ def _pretty(expr):
 # ---------------------------------------------------------------------- registry
 _BUILDERS: dict = {}
 _TITLES: dict = {}
+#: name -> built Derivation (this process).
+_BUILT: dict = {}
+#: name -> concurrent.futures.Future of a build in a worker process (see prefetch).
+_PENDING: dict = {}
 
 
 def register(name, title):
@@ -245,14 +271,139 @@ def register(name, title):
     def deco(builder):
         if name in _BUILDERS:
             raise RuntimeError(f"derivation {name!r} registered twice")
-        @functools.cache
-        def build():
-            return dataclasses.replace(builder(), name=name, title=title)
-
-        _BUILDERS[name] = build
+        _BUILDERS[name] = builder
         _TITLES[name] = title
         return builder
     return deco
+
+
+# ---------------------------------------------------------------------- the disk cache
+_KEY = None
+
+
+def _source_key():
+    """Hash of this package's source files, the sympy and the Python version (hex, 16)."""
+    global _KEY
+    if _KEY is None:
+        h = hashlib.sha256()
+        for path in sorted(Path(__file__).parent.glob("*.py")):
+            h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+        h.update(f"sympy {sp.__version__}; python {sys.version_info[:2]}".encode())
+        _KEY = h.hexdigest()[:16]
+    return _KEY
+
+
+def cache_dir():
+    """The folder of this source's cached derivations, or None when the cache is off."""
+    if os.environ.get("BN_NOISE_NO_CACHE"):
+        return None
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "bn-noise" / "derivations" / _source_key()
+
+
+def _rebuild(cls, args):
+    """A sympy node from its class and already-built args, without re-evaluating it."""
+    if issubclass(cls, AssocOp):
+        return cls._from_args(args)
+    obj = sp.Basic.__new__(cls, *args)
+    try:
+        obj.is_commutative  # noqa: B018  (Pow sets it in __new__, which is bypassed)
+    except AttributeError:
+        obj.is_commutative = fuzzy_and(getattr(a, "is_commutative", True) for a in args)
+    return obj
+
+
+#: node types rebuilt verbatim (plain pickling calls their constructors, which re-evaluate:
+#: ``Mul(1/2, m - 1)`` would come back as ``m/2 - 1/2`` and an unevaluated ``Eq(0, 0)`` as
+#: ``True``). Other nodes (``Order``, ``Subs``, ``Min``, undefined functions, ...) keep
+#: sympy's own pickling; the tests check that every derivation round-trips exactly.
+_VERBATIM = (sp.Add, sp.Mul, sp.Pow, sp.core.relational.Relational, sp.Function,
+             sp.Piecewise, ExprCondPair, sp.Tuple, sp.Integral)
+
+
+class _Pickler(pickle.Pickler):
+    def reducer_override(self, obj):
+        if isinstance(obj, _VERBATIM) and not isinstance(obj, (AppliedUndef, LatticeOp)):
+            return _rebuild, (type(obj), obj.args)
+        return NotImplemented
+
+
+def dumps(d):
+    """Bytes of a derivation that :func:`pickle.loads` turns back into the same trees."""
+    import io
+
+    buf = io.BytesIO()
+    _Pickler(buf, protocol=pickle.HIGHEST_PROTOCOL).dump(d)
+    return buf.getvalue()
+
+
+def _cache_load(name):
+    folder = cache_dir()
+    if folder is None:
+        return None
+    try:
+        with open(folder / f"{name}.pickle", "rb") as fh:
+            d = pickle.loads(fh.read())
+    except Exception:  # noqa: BLE001  missing, unreadable or corrupt: rebuild
+        return None
+    return d if isinstance(d, Derivation) and d.name == name else None
+
+
+def _cache_store(d):
+    folder = cache_dir()
+    if folder is None:
+        return
+    tmp = None
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{d.name}.", suffix=".tmp", dir=folder)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(dumps(d))
+        os.replace(tmp, folder / f"{d.name}.pickle")
+        tmp = None
+    except OSError:  # a read-only or full disk only costs the next run a rebuild
+        pass
+    finally:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+
+
+def _build(name):
+    d = _cache_load(name)
+    if d is None:
+        d = dataclasses.replace(_BUILDERS[name](), name=name, title=_TITLES[name])
+        _cache_store(d)
+    return d
+
+
+def _build_in_worker(name):
+    """Worker-process entry of :func:`prefetch`: registers the package, builds `name`,
+    returns its :func:`dumps` bytes (the executor's own pickling would re-evaluate)."""
+    import derivations  # noqa: F401  (registers every derivation)
+
+    return dumps(get_derivation(name))
+
+
+def prefetch(executor, names=None):
+    """Build the derivations `names` (default: all) not yet cached in `executor`'s processes.
+
+    Returns at once; :func:`get_derivation` then waits for a pending build instead of
+    starting its own. Derivations already in memory or in the disk cache are not sent.
+    `executor` is a ``concurrent.futures`` executor (a ProcessPoolExecutor: sympy holds
+    the GIL). Returns the names sent.
+    """
+    sent = []
+    for name in (list(_BUILDERS) if names is None else names):
+        if name in _BUILT or name in _PENDING:
+            continue
+        d = _cache_load(name)
+        if d is not None:
+            _BUILT[name] = d
+            continue
+        _PENDING[name] = executor.submit(_build_in_worker, name)
+        sent.append(name)
+    return sent
 
 
 def list_derivations(*, titles=False):
@@ -272,7 +423,7 @@ def list_derivations(*, titles=False):
 
 
 def get_derivation(name):
-    """The derivation called `name` (built on first use, then cached).
+    """The derivation called `name` (built on first use, then cached in memory and on disk).
 
     Raises
     ------
@@ -287,13 +438,25 @@ def get_derivation(name):
     >>> get_derivation("in_batch_output")["fourth_moment"]
     3*(m - 1)/(m + 1)
     """
-    builder = _BUILDERS.get(name)
-    if builder is None:
+    d = _BUILT.get(name)
+    if d is not None:
+        return d
+    if name not in _BUILDERS:
         close = difflib.get_close_matches(str(name), list(_BUILDERS), n=3, cutoff=0.4)
         hint = (f" Did you mean {', '.join(repr(c) for c in close)}?" if close
                 else f" Known: {', '.join(_BUILDERS)}.")
         raise ValueError(f"`name` must be a registered derivation; got name={name!r}.{hint}")
-    return builder()
+    future = _PENDING.pop(name, None)
+    d = None
+    if future is not None:
+        try:
+            d = pickle.loads(future.result())
+        except Exception:  # noqa: BLE001  a lost worker: build here instead
+            d = None
+    if d is None:
+        d = _build(name)
+    _BUILT[name] = d
+    return d
 
 
 def derive_all():

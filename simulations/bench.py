@@ -39,12 +39,13 @@ from noise_theory._lib import ParameterValueError
 from noise_theory._validation import positive_int, real_array
 
 from .mc._engine import run_chunks
+from .mc._progress import progress as make_bar
 from .models import simulate_mbn  # deferred: numba and scipy
 from .models._bn import _block_generator, bn_block_size, bn_kernel
 from .models._laws import input_law
 from .nn._bench import bench_training_step
 
-__all__ = ["run_bench", "bench_fast_path", "EXTRA_BENCHMARKS"]
+__all__ = ["EXTRA_BENCHMARKS", "LABELS", "bench_fast_path", "label", "run_bench"]
 
 
 def bench_fast_path(seconds, *, batch_sizes=(2, 8, 64, 512), n_chains=4096, steps=200):
@@ -75,6 +76,40 @@ EXTRA_BENCHMARKS: list = [
     bench_fast_path,  # MBN fast path: chain-steps/s at m = 2, 8, 64, 512
     bench_training_step,  # nn: fused vs plain-numpy SGD steps/s of the default MLP, m = 2, 64
 ]
+
+#: result key -> the row name ``bn-noise bench`` shows (in words, with its unit).
+LABELS = {
+    "rng_samples_per_s": "raw generator, normal samples per second",
+    "naive_samples_per_s": "naive numpy at m = 8, samples per second",
+    "ratio_to_rng": "simulator / raw generator at m = 8",
+    "speedup_vs_naive": "simulator / naive numpy at m = 8 (speed-up)",
+    "parallel_speedup": "all workers / one worker at m = 8 (speed-up)",
+    "mbn_fast_max_over_min_rate": "MBN fast path: fastest / slowest batch size",
+}
+
+
+def label(key, workers=None):
+    """The row name of result `key` in words (keys not in :data:`LABELS` are spelled out).
+
+    Examples
+    --------
+    >>> from simulations.bench import label
+    >>> label("mbn_fast_chain_steps_per_s_m64")
+    'MBN fast path at m = 64, chain-steps per second (1 worker)'
+    >>> label("simulator_samples_per_s", 2)
+    'BN simulator at m = 8, samples per second (2 workers)'
+    """
+    if key in LABELS:
+        return LABELS[key]
+    if key == "simulator_samples_per_s":
+        return f"BN simulator at m = 8, samples per second ({workers} workers)"
+    head, sep, m = key.rpartition("_per_s_m")
+    if sep and head == "mbn_fast_chain_steps":
+        return f"MBN fast path at m = {m}, chain-steps per second (1 worker)"
+    if key.startswith("simulator_m"):
+        return f"BN simulator at m = {key[len('simulator_m'):]}, samples per second (1 worker)"
+    return key.replace("_per_s", " per second").replace("_", " ")
+
 
 _BUF = 1 << 17
 
@@ -154,7 +189,7 @@ def _batches(m, samples, workers):
     return block * max(2 * workers, round(samples / (m * block)))
 
 
-def run_bench(*, seconds=1.0, batch_sizes=(2, 8, 64), workers=None):
+def run_bench(*, seconds=1.0, batch_sizes=(2, 8, 64), workers=None, progress=False):
     """Measure generator, simulator and naive throughputs (see the module docstring).
 
     Parameters
@@ -167,6 +202,9 @@ def run_bench(*, seconds=1.0, batch_sizes=(2, 8, 64), workers=None):
         Batch sizes for the simulator throughput (must include 8).
     workers : int, optional
         Cores for the parallel measurement (default ``os.cpu_count()``).
+    progress : bool or None, optional
+        Show a progress bar, one step per measurement (None: only when stderr is a
+        terminal; default False).
 
     Returns
     -------
@@ -189,8 +227,20 @@ def run_bench(*, seconds=1.0, batch_sizes=(2, 8, 64), workers=None):
     batch_sizes = [positive_int(m, "batch_sizes", minimum=2) for m in batch_sizes]
     if 8 not in batch_sizes:
         raise ParameterValueError(f"`batch_sizes` must include 8; got batch_sizes={batch_sizes}.")
-    workers = os.cpu_count() or 1 if workers is None else positive_int(workers, "workers")
+    workers = (os.cpu_count() or 1) if workers is None else positive_int(workers, "workers")
     start = time.perf_counter()
+    bar = make_bar(total=len(batch_sizes) + len(EXTRA_BENCHMARKS), desc="bn-noise bench",
+                   enabled=progress, unit="measurement")
+    try:
+        out = _measure(seconds, batch_sizes, workers, bar)
+    finally:
+        bar.close()
+    out["seconds"] = time.perf_counter() - start
+    return out
+
+
+def _measure(seconds, batch_sizes, workers, bar):
+    bar.set_postfix_str("generator, simulator, naive, all workers at m = 8", refresh=True)
     # (a), (b) at m = 8, (c) and (d): interleaved, equal sample counts per call
     b8 = _batches(8, _SAMPLES_PER_CALL, workers)
     rng_fill, rng_units = _rng_fn(8 * b8)
@@ -198,13 +248,16 @@ def run_bench(*, seconds=1.0, batch_sizes=(2, 8, 64), workers=None):
     rng_rate, sim8, naive, parallel = _rates(
         [rng_fill, _simulator_fn(8, 1, b8), naive_fn, _simulator_fn(8, workers, b8)],
         [rng_units, 8 * b8, naive_units, 8 * b8], seconds)
+    bar.update(1)
     sim = {}
     for m in batch_sizes:
         if m == 8:
             sim["8"] = sim8
             continue
+        bar.set_postfix_str(f"simulator at m = {m}", refresh=True)
         bm = _batches(m, _SAMPLES_PER_CALL // 4, 1)
         sim[str(m)] = _rates([_simulator_fn(m, 1, bm)], [m * bm], seconds / 2)[0]
+        bar.update(1)
     out = {
         "rng_samples_per_s": rng_rate,
         "simulator_samples_per_s": sim,
@@ -217,6 +270,7 @@ def run_bench(*, seconds=1.0, batch_sizes=(2, 8, 64), workers=None):
         "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
     }
     for bench in EXTRA_BENCHMARKS:
+        bar.set_postfix_str(getattr(bench, "__name__", "extra"), refresh=True)
         out.update(bench(seconds))
-    out["seconds"] = time.perf_counter() - start
+        bar.update(1)
     return out

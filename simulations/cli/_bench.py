@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._args import float_type, format_table, print_json
+from ._args import float_type, format_table, int_type, print_json
 
 __all__ = ["add_parser", "run"]
 
@@ -22,30 +22,30 @@ def add_parser(subparsers, common):
                               description=_DESCRIPTION)
     p.add_argument("--seconds", type=float_type(minimum=0, min_open=True, name="seconds"),
                    default=1.0, metavar="T", help="seconds per measurement (default 1)")
+    p.add_argument("--workers", type=int_type(1, "workers"), default=None, metavar="W",
+                   help="workers for the parallel measurement (default: all cores)")
     p.set_defaults(func=run)
     return p
 
 
 def run(args):
-    from ..bench import run_bench  # deferred: numba
+    from .. import bench  # deferred: numba
 
-    res = run_bench(seconds=args.seconds)
+    res = bench.run_bench(seconds=args.seconds, workers=args.workers, progress=None)
     if args.json:
         print_json(res)
         return 0
-    rows = [["raw generator (normal samples/s)", res["rng_samples_per_s"]]]
-    rows += [[f"simulator m={m}, 1 worker (samples/s)", v]
-             for m, v in res["simulator_samples_per_s"].items()]
-    rows += [["naive numpy m=8 (samples/s)", res["naive_samples_per_s"]],
-             [f"simulator m=8, {res['workers']} workers (samples/s)",
-              res["parallel_samples_per_s"]],
-             ["ratio to generator (m=8)", res["ratio_to_rng"]],
-             ["speedup vs naive (m=8)", res["speedup_vs_naive"]],
-             ["parallel speedup (m=8)", res["parallel_speedup"]]]
+    w = res["workers"]
+    rows = [[bench.label("rng_samples_per_s"), res["rng_samples_per_s"]]]
+    rows += [[bench.label(f"simulator_m{m}"), v] for m, v in res["simulator_samples_per_s"].items()]
+    rows += [[bench.label("naive_samples_per_s"), res["naive_samples_per_s"]],
+             [bench.label("simulator_samples_per_s", w), res["parallel_samples_per_s"]]]
+    rows += [[bench.label(k), res[k]] for k in ("ratio_to_rng", "speedup_vs_naive",
+                                                "parallel_speedup")]
     skip = {"rng_samples_per_s", "simulator_samples_per_s", "naive_samples_per_s",
             "ratio_to_rng", "speedup_vs_naive", "parallel_samples_per_s", "parallel_speedup",
             "workers", "load_average", "seconds"}
-    rows += [[k, v] for k, v in res.items() if k not in skip]
+    rows += [[bench.label(k), v] for k, v in res.items() if k not in skip]
     print(format_table(["measurement", "value"], rows, floatfmt=".4g"))
     load = res["load_average"]
     if load:

@@ -22,13 +22,15 @@ from importlib.metadata import PackageNotFoundError, version
 
 from noise_theory._lib import InvalidParameter
 
-from . import _bench, _derive, _regularizer, _report, _schedule, _simulate, _theory, _train
+from . import (_advise, _bench, _derive, _regularizer, _report, _schedule, _simulate, _theory,
+               _train)
 from ._args import CliParser, UserError, common_options
 
 __all__ = ["main", "build_parser"]
 
 #: every top-level subcommand, in the order ``--help`` lists them (the main job first).
-COMMANDS = (_report, _theory, _derive, _simulate, _schedule, _regularizer, _train, _bench)
+COMMANDS = (_report, _theory, _derive, _simulate, _schedule, _advise, _regularizer, _train,
+            _bench)
 
 
 def build_parser():

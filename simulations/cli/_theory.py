@@ -52,11 +52,13 @@ def add_parser(subparsers, common):
         description=_DESCRIPTION)
     add_batch_size_argument(p, DEFAULT_BATCH_SIZES)
     p.add_argument("--skewness", type=float_type(name="skewness"), default=None, metavar="S",
-                   help="skewness of a non-Gaussian input law (adds its variance noise)")
+                   help="skewness of a non-Gaussian input law (adds its variance noise; default: none, "
+                        "Gaussian input only)")
     p.add_argument("--excess-kurtosis", type=float_type(minimum=-2, name="excess kurtosis"),
                    default=None, metavar="K",
                    help="excess kurtosis of a non-Gaussian input law, >= S^2 - 2 (Pearson); "
-                        "e.g. 3 for Laplace, -1.2 for uniform")
+                        "e.g. 3 for Laplace, -1.2 for uniform (default: none; 0 when only --skewness "
+                        "is given)")
     p.add_argument("--ddof", type=int, choices=[0, 1], default=0,
                    help="batch variance divides by m - ddof (default 0: BN's biased variance)")
     p.add_argument("--eps", type=float_type(minimum=0, name="eps"), default=0.0, metavar="E",
@@ -67,39 +69,63 @@ def add_parser(subparsers, common):
 
 
 def theory_rows(batch_sizes, *, ddof=0, eps=0.0, skewness=None, excess_kurtosis=None):
-    """One dict per batch size with the quantities of ``bn-noise theory``."""
+    """One dict per batch size with the quantities of ``bn-noise theory``.
+
+    The numbers come from :mod:`noise_theory._fast` (numpy and the standard library; the
+    tests compare them with the public ``noise_theory`` functions), so a cold
+    ``bn-noise theory`` does not import ``scipy.stats``; with ``eps > 0`` the scale moments
+    are quadratures and do.
+    """
     import numpy as np  # deferred: numpy at CLI start-up
 
-    import noise_theory as nt  # deferred: scipy at CLI start-up
+    from noise_theory import _fast  # deferred: numpy at CLI start-up
 
     m = np.array(list(dict.fromkeys(batch_sizes)), dtype=np.int64)
-    gauss = nt.batch_statistics_moments(m, ddof=ddof)
-    law = nt.variance_noise(m, ddof=ddof)
-    c1 = np.atleast_1d(nt.scale_moment(m, 1, ddof=ddof, eps=eps))
-    c2 = np.atleast_1d(nt.scale_moment(m, 2, ddof=ddof, eps=eps))
-    oob = np.atleast_1d(nt.bn_output(m, model="out_of_batch").var())
+    var_mean, mean_var, var_var = (np.atleast_1d(v) for v in _fast.bn_noise_moments(m, ddof=ddof))
+    c1, c2 = (np.atleast_1d(v) for v in _fast.inverse_scale_moments(m, ddof=ddof, eps=eps))
+    bound, fourth, oob = (np.atleast_1d(v) for v in _fast.bn_output_moments(m))
     non_gaussian = skewness is not None or excess_kurtosis is not None
     if non_gaussian:
-        other = nt.batch_statistics_moments(
-            m, skewness=skewness or 0.0, excess_kurtosis=excess_kurtosis or 0.0, ddof=ddof)
+        other_var, other_corr = (np.atleast_1d(v) for v in _fast.input_law_moments(
+            m, skewness=skewness or 0.0, excess_kurtosis=excess_kurtosis or 0.0, ddof=ddof))
     rows = []
     for i, mi in enumerate(m.tolist()):
         row = {
             "m": mi,
-            "var_mean_noise": float(nt.mean_noise(mi).var()),
-            "mean_variance_noise": float(law.mean()[i]),
-            "var_variance_noise": float(gauss.var_var[i]),
+            "var_mean_noise": float(var_mean[i]),
+            "mean_variance_noise": float(mean_var[i]),
+            "var_variance_noise": float(var_var[i]),
             "e_sigma_over_sigma_b": float(c1[i]),
             "e_sigma2_over_sigma_b2": float(c2[i]),
-            "in_batch_bound": math.sqrt(mi - 1),
-            "in_batch_fourth_moment": float(nt.bn_output(mi).moment(4)),
+            "in_batch_bound": float(bound[i]),
+            "in_batch_fourth_moment": float(fourth[i]),
             "out_of_batch_variance": float(oob[i]),
         }
         if non_gaussian:
-            row["var_variance_noise_input"] = float(other.var_var[i])
-            row["corr_noises_input"] = float(other.corr[i])
+            row["var_variance_noise_input"] = float(other_var[i])
+            row["corr_noises_input"] = float(other_corr[i])
         rows.append(row)
     return rows
+
+
+#: json key -> (table header, when it is inf): the footnote names only what is printed.
+_DIVERGENCE = {
+    "e_sigma_over_sigma_b": ("E[s/s_B]", "m <= 2 with eps = 0"),
+    "e_sigma2_over_sigma_b2": ("E[s2/s_B2]", "m <= 3 with eps = 0"),
+    "out_of_batch_variance": ("Var z out", "m <= 3 (the out-of-batch model has no eps)"),
+}
+
+
+def divergence_note(rows, eps):
+    """The footnote for the inf cells actually in `rows` (None when there are none)."""
+    parts = [f"{head}: {cond}" for key, (head, cond) in _DIVERGENCE.items()
+             if any(math.isinf(r[key]) for r in rows)]
+    note = ("inf = the moment diverges (" + "; ".join(parts) + ").") if parts else None
+    if eps > 0:
+        tail = (f"eps = {eps:g} > 0 makes E[s/s_B] and E[s2/s_B2] finite at every m "
+                "(quadrature).")
+        note = f"{note} {tail}" if note else tail
+    return note
 
 
 def run(args):
@@ -113,7 +139,8 @@ def run(args):
     columns = _COLUMNS + (_NON_GAUSSIAN_COLUMNS if "corr_noises_input" in rows[0] else [])
     if args.json:
         print_json({"command": "theory", "seed": args.seed, "ddof": args.ddof,
-                    "eps": args.eps, "skewness": s, "excess_kurtosis": k, "rows": rows})
+                    "eps": args.eps, "skewness": s, "excess_kurtosis": k, "rows": rows,
+                    "divergence": {key: cond for key, (_, cond) in _DIVERGENCE.items()}})
         return 0
     print(f"BN noise for Gaussian input, population units (sigma = 1); ddof={args.ddof}, "
           f"eps={args.eps:g}" + (f"; seed {args.seed} recorded (not used)"
@@ -122,6 +149,7 @@ def run(args):
     if len(columns) > len(_COLUMNS):
         print(f"(input) columns: input law with skewness {s or 0.0:g}, excess kurtosis "
               f"{k or 0.0:g}: exact Var xi_sigma and corr(xi_mu, xi_sigma).")
-    print("inf = the moment diverges (E[s/s_B]: m <= 2, E[s2/s_B2] and Var z out: m <= 3, "
-          "when eps = 0).")
+    note = divergence_note(rows, args.eps)
+    if note:
+        print(note)
     return 0

@@ -21,7 +21,12 @@ from __future__ import annotations
 
 import contextlib
 import io
+import marshal
+import os
+import pickle
 import time
+import types
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -31,11 +36,10 @@ from noise_theory._lib import ParameterValueError
 from ..io import atomic_directory, atomic_write, dumps_json, write_csv
 from ..mc import as_seed_sequence
 from ..mc._progress import progress as make_bar
-from . import _sections
 from ._model import DEFAULT_ALPHA, Context, ReportResult, Section, bonferroni_z
 from ._render import _claim_json, render_html, render_markdown
 
-__all__ = ["build_report", "export_figures", "ReportResult"]
+__all__ = ["ReportResult", "build_report", "export_figures"]
 
 
 # ------------------------------------------------------------------ the builder
@@ -149,7 +153,16 @@ def _entropy(seq):
 
 @contextlib.contextmanager
 def _running(sections, seq, full, workers, progress, extra_steps=0):
-    """Run the chosen sections' tasks under a progress bar; yield (sections, bar)."""
+    """Run the chosen sections' tasks under a progress bar; yield (sections, bar).
+
+    With more than one worker (``workers`` None: one per core) a pool of worker processes
+    runs beside the tasks: it builds the sympy derivations the disk cache does not hold
+    (:func:`derivations._core.prefetch`) and renders each section's figures as soon as the
+    section is done. Results are picked up by name, so the bytes written do not depend on
+    the number of workers.
+    """
+    from . import _sections  # deferred: the sections import scipy.stats and numba
+
     SECTIONS = _sections.SECTIONS
 
     if workers is not None and (isinstance(workers, bool)
@@ -165,7 +178,12 @@ def _running(sections, seq, full, workers, progress, extra_steps=0):
     bar = make_bar(total=total, desc="bn-noise report", enabled=progress, unit="step")
     ctx = Context(seq, full=full, workers=workers)
     built = []
+    pool = _pool(workers)
     try:
+        if pool is not None and sections is None:
+            from derivations._core import prefetch  # deferred: sympy
+
+            prefetch(pool)
         for spec in chosen:
             section = Section(key=spec.key, title=spec.title, intro=spec.intro)
             for task in spec.tasks:
@@ -173,20 +191,116 @@ def _running(sections, seq, full, workers, progress, extra_steps=0):
                 task(ctx, section)
                 bar.update(1)
             built.append(section)
+            if pool is not None:
+                for fig in section.figures:  # pickled now: the figure is cleared later
+                    blob = _pickle_figure(fig.figure)
+                    if blob is not None:  # else rendered here when written
+                        _RENDERED[fig.figure] = pool.submit(_render_pickled, blob)
         yield built, bar
     finally:
         bar.close()
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
         for s in built:
             for f in s.figures:
+                _RENDERED.pop(f.figure, None)
                 f.figure.clear()
 
 
-def _figure_bytes(figure, ext):
+def _pool(workers):
+    """A process pool of `workers` (None: one per core) processes, or None for one.
+
+    On Linux the processes are forked at once, before any simulator thread exists (a fork
+    copies only the calling thread, so forking later could copy a lock held by another
+    one); they start in milliseconds and need no ``if __name__ == "__main__"`` guard in
+    the caller's script. Elsewhere they are spawned.
+    """
+    n = (os.cpu_count() or 1) if workers is None else int(workers)
+    if n < 2:
+        return None
+    import multiprocessing
+    import sys
+    from concurrent.futures import ProcessPoolExecutor
+
+    method = "fork" if sys.platform.startswith("linux") else "spawn"
+    pool = ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context(method))
+    pool.submit(int)  # with fork, the first submit starts every worker process now
+    return pool
+
+
+#: figure -> its (png, svg) bytes, or the Future of a worker rendering them.
+_RENDERED = weakref.WeakKeyDictionary()
+#: fixed SVG id salt and metadata: the same figure gives the same bytes in any process.
+_SVG_SALT = "bn-noise"
+_DPI = 110
+
+
+def _render(figure):
+    """``{"png": bytes, "svg": bytes}`` of one figure; its layout is computed once.
+
+    The constrained layout is solved by the PNG draw and then frozen for the SVG (it
+    would otherwise be solved again); no ``bbox_inches="tight"``, which would draw the
+    figure a third time: constrained layout already fits the figure.
+    """
+    import matplotlib  # deferred: matplotlib
+
+    out = {}
+    with matplotlib.rc_context({"svg.hashsalt": _SVG_SALT, "svg.fonttype": "path"}):
+        for ext in ("png", "svg"):
+            buf = io.BytesIO()
+            # no timestamps in the files: the same seed gives the same bytes
+            meta = {"Software": None} if ext == "png" else {"Date": None}
+            figure.savefig(buf, format=ext, dpi=_DPI, metadata=meta)
+            out[ext] = buf.getvalue()
+            figure.set_layout_engine("none")
+    return out
+
+
+class _FigurePickler(pickle.Pickler):
+    """Pickles a figure's plain local functions too (tick formatters are often lambdas):
+    by their code object, for a worker process of this same interpreter."""
+
+    def reducer_override(self, obj):
+        if (isinstance(obj, types.FunctionType) and obj.__closure__ is None
+                and ("<lambda>" in obj.__qualname__ or "<locals>" in obj.__qualname__)):
+            return _rebuild_function, (marshal.dumps(obj.__code__), obj.__module__,
+                                       obj.__defaults__)
+        return NotImplemented
+
+
+def _rebuild_function(code, module, defaults):
+    import importlib
+
+    return types.FunctionType(marshal.loads(code), vars(importlib.import_module(module)),
+                              None, defaults)
+
+
+def _pickle_figure(figure):
+    """The pickled figure, or None if some part of it cannot be pickled."""
     buf = io.BytesIO()
-    # no timestamps in the files: the same seed gives the same bytes
-    meta = {"Software": None} if ext == "png" else {"Date": None}
-    figure.savefig(buf, format=ext, dpi=110, bbox_inches="tight", metadata=meta)
+    try:
+        _FigurePickler(buf, protocol=pickle.HIGHEST_PROTOCOL).dump(figure)
+    except (pickle.PicklingError, AttributeError, TypeError, ValueError):
+        return None
     return buf.getvalue()
+
+
+def _render_pickled(blob):
+    """Worker-process entry: render a pickled figure."""
+    return _render(pickle.loads(blob))
+
+
+def _figure_bytes(figure, ext):
+    done = _RENDERED.get(figure)
+    if done is None:
+        done = _RENDERED[figure] = _render(figure)
+    elif not isinstance(done, dict):
+        try:
+            done = done.result()
+        except Exception:  # noqa: BLE001  a lost worker process: render here instead
+            done = _render(figure)
+        _RENDERED[figure] = done
+    return done[ext]
 
 
 def _write(tmp, sections, claims, summary, z_crit):

@@ -45,11 +45,34 @@ def test_cli_json(capsys, monkeypatch):
     assert KEYS <= res.keys() and res["extra_steps_per_s"] == 1.5
 
 
-def test_cli_table(capsys, monkeypatch):
-    monkeypatch.setattr(_bench, "EXTRA_BENCHMARKS", [])
-    assert main(["bench", "--seconds", "0.01"]) == 0
+def test_cli_table_names_rows_in_words(capsys, monkeypatch):
+    monkeypatch.setattr(_bench, "EXTRA_BENCHMARKS", [lambda seconds: {
+        "mbn_fast_chain_steps_per_s_m512": 1.0, "mbn_fast_max_over_min_rate": 1.1}])
+    assert main(["bench", "--seconds", "0.01", "--workers", "2"]) == 0
     out = capsys.readouterr().out
-    assert "ratio to generator (m=8)" in out and "parallel speedup" in out
+    lines = out.splitlines()
+    body = lines[2:lines.index(next(x for x in lines if x.startswith(("load", "total"))))]
+    names = [line.rsplit(None, 1)[0].strip() for line in body]
+    assert "simulator / raw generator at m = 8" in names
+    assert "BN simulator at m = 8, samples per second (2 workers)" in names
+    assert "MBN fast path at m = 512, chain-steps per second (1 worker)" in names
+    assert all("_" not in n for n in names), names  # words, not result keys
+
+
+def test_workers_is_honoured(monkeypatch):
+    # the old `os.cpu_count() or 1 if workers is None else ...` ignored `workers`
+    monkeypatch.setattr(_bench, "EXTRA_BENCHMARKS", [])
+    monkeypatch.setattr(_bench.os, "cpu_count", lambda: 4)
+    assert _bench.run_bench(seconds=0.01, batch_sizes=(8,), workers=1)["workers"] == 1
+
+
+def test_progress_bar_on_request(capsys, monkeypatch):
+    monkeypatch.setattr(_bench, "EXTRA_BENCHMARKS", [lambda seconds: {"x_per_s": 1.0}])
+    _bench.run_bench(seconds=0.01, batch_sizes=(2, 8), workers=1, progress=True)
+    err = capsys.readouterr().err
+    assert "bn-noise bench" in err and "measurement" in err
+    _bench.run_bench(seconds=0.01, batch_sizes=(8,), workers=1, progress=False)
+    assert capsys.readouterr().err == ""
 
 
 @pytest.mark.parametrize("argv, match", [

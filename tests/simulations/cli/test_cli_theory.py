@@ -115,3 +115,84 @@ def test_console_script_bad_batch_size_has_no_traceback():
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "--batch-size" in proc.stderr
     assert proc.stdout == ""
+
+
+# ------------------------------------------------------------ noise_theory._fast (the CLI's route)
+import mpmath
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import noise_theory as nt
+from noise_theory import _fast
+
+
+@settings(max_examples=40, deadline=None)
+@given(m=st.integers(2, 10**7), ddof=st.integers(0, 1))
+def test_fast_bn_moments_match_the_public_laws(m, ddof):
+    var_mean, mean_var, var_var = _fast.bn_noise_moments(m, ddof=ddof)
+    law = nt.variance_noise(m, ddof=ddof)
+    assert var_mean == pytest.approx(float(nt.mean_noise(m).var()), rel=1e-15)
+    assert mean_var == pytest.approx(float(law.mean()), rel=1e-15)
+    assert var_var == pytest.approx(float(law.var()), rel=1e-14)
+    c1, c2 = _fast.inverse_scale_moments(m, ddof=ddof)
+    for got, power in ((c1, 1), (c2, 2)):
+        want = float(nt.scale_moment(m, power, ddof=ddof))
+        assert got == want or got == pytest.approx(want, rel=2e-14)
+    bound, fourth, oob = _fast.bn_output_moments(m)
+    assert bound == pytest.approx(math.sqrt(m - 1), rel=1e-15)
+    if m > 2:  # m = 2 is a two-point law: asked for alone
+        assert fourth == pytest.approx(float(nt.bn_output(m).moment(4)), rel=1e-12)
+    want_oob = float(nt.bn_output(m, model="out_of_batch").var())
+    assert oob == want_oob or oob == pytest.approx(want_oob, rel=1e-13)
+
+
+@settings(max_examples=30, deadline=None)
+@given(m=st.integers(2, 5000), s=st.floats(-3, 3), extra=st.floats(0, 20))
+def test_fast_input_law_moments_match_batch_statistics_moments(m, s, extra):
+    k = s * s - 2 + extra
+    var_var, corr = _fast.input_law_moments(m, skewness=s, excess_kurtosis=k)
+    ref = nt.batch_statistics_moments(m, skewness=s, excess_kurtosis=k)
+    assert var_var == pytest.approx(float(ref.var_var), rel=1e-12, abs=1e-300)
+    assert corr == pytest.approx(float(ref.corr), rel=1e-12, abs=1e-15)
+
+
+def test_fast_c1_against_mpmath_up_to_m_1e7():
+    # mpmath at 40 digits: sqrt(m/2) Gamma((m-2)/2) / Gamma((m-1)/2)
+    mpmath.mp.dps = 40
+    ms = [3, 4, 5, 9, 21, 22, 100, 12345, 10**6, 10**7]
+    c1, _ = _fast.inverse_scale_moments(ms)
+    worst = 0.0
+    for m, got in zip(ms, c1):
+        k = mpmath.mpf(m - 1) / 2
+        want = mpmath.sqrt(mpmath.mpf(m) / 2) * mpmath.gamma(k - mpmath.mpf(1) / 2) / mpmath.gamma(k)
+        worst = max(worst, abs(got - float(want)) / float(want))
+    assert worst < 1e-14, worst
+
+
+def test_fast_refuses_bad_input_with_named_messages():
+    with pytest.raises(ValueError, match=r"`m` must be an integer >= 2; got m=1\."):
+        _fast.bn_noise_moments(1)
+    with pytest.raises(ValueError, match=r"`ddof` must be smaller than `m`"):
+        _fast.inverse_scale_moments(2, ddof=2)
+    with pytest.raises(ValueError, match=r"`eps` must be a real number >= 0"):
+        _fast.inverse_scale_moments(4, eps=-1.0)
+    with pytest.raises(ValueError, match=r"Pearson's bound"):
+        _fast.input_law_moments(4, skewness=2.0, excess_kurtosis=1.0)
+    with pytest.raises(ValueError, match=r"`momentum` must be a real number >= 0 and < 1"):
+        _fast.ema_factor(1.0)
+
+
+def test_eps_footnote_matches_what_is_printed(capsys):
+    # eps > 0: E[s/s_B] and E[s2/s_B2] are finite, so the footnote must not call them inf
+    assert main(["theory", "-m", "2", "3", "8", "--eps", "1e-3"]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    note = next(line for line in lines if line.startswith("inf =")).split(").")[0]
+    assert "E[s/s_B]" not in note and "E[s2/s_B2]" not in note and "Var z out" in note
+    assert "finite at every m" in out
+    # no divergent cell at all: no inf footnote
+    assert main(["theory", "-m", "8", "16"]) == 0
+    assert "inf =" not in capsys.readouterr().out
+    assert main(["theory", "-m", "3", "8"]) == 0  # E[s/s_B] finite at m = 3
+    note = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("inf ="))
+    assert "E[s/s_B]:" not in note and "E[s2/s_B2]" in note
