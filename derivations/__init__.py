@@ -23,13 +23,13 @@ Derivations (issue 3, items 1-9): ``mean_noise``, ``variance_noise``, ``scale_mo
 """
 
 # Importing a subject module registers its derivations; the order is the listing order.
-from . import (
-    _bn,  # noqa: F401  (items 1-5)
-    _eps,  # noqa: F401  (item 9)
-    _mbn,  # noqa: F401  (item 7)
-    _nongaussian,  # noqa: F401  (item 6)
-    _regularizer,  # noqa: F401  (item 8)
-)
+# isort: off
+from . import _bn  # noqa: F401  (items 1-5)
+from . import _nongaussian  # noqa: F401  (item 6)
+from . import _mbn  # noqa: F401  (item 7)
+from . import _regularizer  # noqa: F401  (item 8)
+from . import _eps  # noqa: F401  (item 9)
+# isort: on
 from ._core import Derivation, Step, derive_all, get_derivation, list_derivations
 
 __all__ = ["Derivation", "Step", "derive_all", "get_derivation", "list_derivations"]

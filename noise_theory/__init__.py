@@ -51,6 +51,14 @@ GLMInputs                          result of validate_glm_inputs (named tuple)
 parse_momentum_schedule(schedule)  validate and split a schedule spec such as "constant:0.9"
 MomentumScheduleSpec               result of parse_momentum_schedule (named tuple: kind, value)
 
+Fast closed forms (numpy and the standard library only, no scipy: what the CLI prints)
+bn_noise_moments(m, *, ddof=0)     Var xi_mu, E/Var xi_sigma as plain arrays
+input_law_moments(m, *, skewness=0.0, excess_kurtosis=0.0, ddof=0)  Var xi_sigma, corr for any input law
+inverse_scale_moments(m, *, ddof=0, eps=0.0)  E[sigma/sigma_B], E[sigma^2/sigma_B^2] (inf where divergent)
+bn_output_moments(m)               in-batch bound and fourth moment, out-of-batch variance
+ema_factor(momentum)               (1 - lambda)/(1 + lambda), the EMA's variance factor
+stationary_mbn_noise(m, momentum, *, ddof=0)  stationary MBN noise variances and bias
+epoch_end_factors(per_epoch, iterations_per_epoch)  exact EMA factors at each epoch's end
 """
 
 from ._lazy import lazy_namespace
@@ -90,6 +98,13 @@ _LAZY = {
     "regularizer_strength": "noise_theory._regularizer",
     "RegularizerStrength": "noise_theory._regularizer",
     "GLMFamily": "noise_theory._families",
+    "bn_noise_moments": "noise_theory._fast",
+    "bn_output_moments": "noise_theory._fast",
+    "ema_factor": "noise_theory._fast",
+    "epoch_end_factors": "noise_theory._fast",
+    "input_law_moments": "noise_theory._fast",
+    "inverse_scale_moments": "noise_theory._fast",
+    "stationary_mbn_noise": "noise_theory._fast",
     "glm_family": "noise_theory._families",
     "noise_law": "noise_theory._regularizer",
     "NoiseLaw": "noise_theory._regularizer",

@@ -22,8 +22,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from noise_theory._lib import InvalidParameter
 
-from . import (_advise, _bench, _derive, _regularizer, _report, _schedule, _simulate, _theory,
-               _train)
+from . import _advise, _bench, _derive, _regularizer, _report, _schedule, _simulate, _theory, _train
 from ._args import CliParser, UserError, common_options
 
 __all__ = ["main", "build_parser"]

@@ -78,15 +78,15 @@ def theory_rows(batch_sizes, *, ddof=0, eps=0.0, skewness=None, excess_kurtosis=
     """
     import numpy as np  # deferred: numpy at CLI start-up
 
-    from noise_theory import _fast  # deferred: numpy at CLI start-up
+    import noise_theory as nt  # deferred: numpy at CLI start-up
 
     m = np.array(list(dict.fromkeys(batch_sizes)), dtype=np.int64)
-    var_mean, mean_var, var_var = (np.atleast_1d(v) for v in _fast.bn_noise_moments(m, ddof=ddof))
-    c1, c2 = (np.atleast_1d(v) for v in _fast.inverse_scale_moments(m, ddof=ddof, eps=eps))
-    bound, fourth, oob = (np.atleast_1d(v) for v in _fast.bn_output_moments(m))
+    var_mean, mean_var, var_var = (np.atleast_1d(v) for v in nt.bn_noise_moments(m, ddof=ddof))
+    c1, c2 = (np.atleast_1d(v) for v in nt.inverse_scale_moments(m, ddof=ddof, eps=eps))
+    bound, fourth, oob = (np.atleast_1d(v) for v in nt.bn_output_moments(m))
     non_gaussian = skewness is not None or excess_kurtosis is not None
     if non_gaussian:
-        other_var, other_corr = (np.atleast_1d(v) for v in _fast.input_law_moments(
+        other_var, other_corr = (np.atleast_1d(v) for v in nt.input_law_moments(
             m, skewness=skewness or 0.0, excess_kurtosis=excess_kurtosis or 0.0, ddof=ddof))
     rows = []
     for i, mi in enumerate(m.tolist()):
