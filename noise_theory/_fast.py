@@ -324,8 +324,12 @@ def stationary_mbn_noise(m, momentum, *, ddof=0):
     Examples
     --------
     >>> from noise_theory._fast import stationary_mbn_noise
-    >>> {k: round(float(v), 6) for k, v in stationary_mbn_noise(4, 0.9).items()}
-    {'mean_noise_var': 0.013158, 'variance_noise_mean': 0.75, 'variance_noise_var': 0.019737, 'effective_batch_size': 76.0}
+    >>> for key, value in stationary_mbn_noise(4, 0.9).items():
+    ...     print(key, round(float(value), 6))
+    mean_noise_var 0.013158
+    variance_noise_mean 0.75
+    variance_noise_var 0.019737
+    effective_batch_size 76.0
     """
     f = ema_factor(momentum)
     var_mean, mean_var, var_var = bn_noise_moments(m, ddof=ddof)

@@ -84,7 +84,7 @@ def schedule_summary(m, *, m0, epochs, tau0, iterations_per_epoch=None):
     """
     import numpy as np  # deferred: numpy at CLI start-up
 
-    from noise_theory import (  # deferred: numpy at CLI start-up (numpy-only module)  # deferred: numpy at CLI start-up
+    from noise_theory import (  # deferred: numpy at CLI start-up
         bn_noise_moments,
         epoch_end_factors,
         inference_momentum,

@@ -5,8 +5,13 @@ import math
 import subprocess
 import sys
 
+import mpmath
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+import noise_theory as _fast
+import noise_theory as nt
 from simulations.cli import main
 
 
@@ -118,12 +123,6 @@ def test_console_script_bad_batch_size_has_no_traceback():
 
 
 # ------------------------------------------------------------ noise_theory._fast (the CLI's route)
-import mpmath
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
-import noise_theory as nt
-from noise_theory import _fast
 
 
 @settings(max_examples=40, deadline=None)
