@@ -124,10 +124,9 @@ def test_exchange_keeps_a_real_folder(tmp_path):
 
 def test_second_writer_without_force_gets_file_exists(tmp_path):
     out = tmp_path / "rep"
-    with pytest.raises(FileExistsError, match="force"):
-        with atomic_directory(out) as tmp:
-            (tmp / "x").write_text("mine")
-            _write_version(out, "other", force=False)   # another writer finished first
+    with pytest.raises(FileExistsError, match="force"), atomic_directory(out) as tmp:
+        (tmp / "x").write_text("mine")
+        _write_version(out, "other", force=False)   # another writer finished first
     assert (out / "a.txt").read_text().startswith("other") and _siblings(out) == []
 
 
