@@ -56,7 +56,7 @@ def add_parser(subparsers, common):
                    metavar="N", help="Monte Carlo noise draws per batch size (0: skip; "
                                      "default 1e5); samples x m x the EMA burn-in (about "
                                      "23/(1 - momentum) batches) must be <= 1e11 random "
-                                     "numbers (15 to 50 minutes on one core)")
+                                     "numbers (15 minutes to 3 hours on one core)")
     p.add_argument("--workers", type=int_type(1, "workers"), default=1, metavar="W",
                    help="worker threads for the Monte Carlo (default 1); never changes the "
                         "result")
@@ -137,8 +137,8 @@ def _check_up_front(args):
             raise UserError(
                 f"the Monte Carlo at --batch-size {m} would draw {draws:.3g} random numbers "
                 f"(--samples {args.samples} x m x {_burn_in(args.momentum)} EMA batches at "
-                f"--momentum {args.momentum!r}); the limit is {MAX_DRAWS:.0e} (15 to 50 "
-                "minutes on one core): lower --samples (0 skips the Monte Carlo), "
+                f"--momentum {args.momentum!r}); the limit is {MAX_DRAWS:.0e} (15 minutes "
+                "to 3 hours on one core): lower --samples (0 skips the Monte Carlo), "
                 "--batch-size or --momentum.")
 
 

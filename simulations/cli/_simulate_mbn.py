@@ -82,7 +82,7 @@ def add_parser(subparsers, common):
                    help="draw (mu_B, sigma_B^2) from their exact joint law (O(1) per step)")
     p.add_argument("--chains", "-n", type=int_type(2, "chains"), default=10_000, metavar="N",
                    help="independent chains (default 10000); chains x steps x (m raw, 2 "
-                        "with --fast) must be <= 1e11 random numbers (15 to 50 minutes on one "
+                        "with --fast) must be <= 1e11 random numbers (15 minutes to 3 hours on one "
                         "core); raw batches need m <= 2^18")
     p.add_argument("--record", type=int_type(2, "record", maximum=1000), default=100,
                    metavar="K", help="number of evenly spaced steps checked, at most 1000 "
@@ -173,7 +173,7 @@ def _check_up_front(args):
         if draws > MAX_DRAWS:
             raise UserError(f"--chains {args.chains} x {steps} steps at --batch-size {m} would "
                             f"draw {draws:.3g} random numbers; the limit is {MAX_DRAWS:.0e} (15 "
-                            "to 50 minutes on one core): lower --chains, --epochs or "
+                            "minutes to 3 hours on one core): lower --chains, --epochs or "
                             "--iterations-per-epoch" + ("" if args.fast else ", or add --fast")
                             + ".")
         try:

@@ -3,8 +3,9 @@
 The cost of a Monte Carlo run is, to within a constant, the number of random numbers it
 draws; each simulator computes that number from its arguments *before* any work and
 refuses, with a message naming the arguments, a run above :data:`MAX_DRAWS` (about
-10^11 numbers: 15 to 50 minutes on one core at the measured 8 to 30 ns per number, half that on
-two). Memory does not grow with the number of draws (the engine keeps a bounded number of
+10^11 numbers: 15 minutes to 3 hours on one core at the 8 to 120 ns per number
+measured, from the compiled BN kernel to the GLM loss Monte Carlo on a loaded machine;
+half that on two). Memory does not grow with the number of draws (the engine keeps a bounded number of
 blocks in flight, see :func:`simulations.run_chunks`).
 """
 
@@ -17,7 +18,7 @@ from noise_theory._lib import ParameterTypeError, ParameterValueError
 
 __all__ = ["MAX_DRAWS", "MAX_THREADS", "count", "check_draws"]
 
-#: Most random numbers one simulator call may draw (15 to 50 minutes on one core).
+#: Most random numbers one simulator call may draw (15 minutes to 3 hours on one core).
 MAX_DRAWS = 10 ** 11
 #: Most threads the engine starts, whatever `workers` says (each thread has its own
 #: buffers and tasks in flight, so memory stays bounded); never changes the result.
@@ -46,4 +47,4 @@ def check_draws(draws, factors, advice):
     if draws > MAX_DRAWS:
         raise ParameterValueError(
             f"this run would draw about {float(draws):.3g} random numbers ({factors}); the "
-            f"limit is {float(MAX_DRAWS):.0e} (15 to 50 minutes on one core): {advice}.")
+            f"limit is {float(MAX_DRAWS):.0e} (15 minutes to 3 hours on one core): {advice}.")

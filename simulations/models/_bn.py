@@ -708,8 +708,8 @@ def simulate_bn(m, samples, *, dist="normal", df=None, ddof=0, eps=0.0, alpha=0.
     sample on one core (``bn-noise bench``); time grows with `samples`, memory does not
     (a few MiB per thread). Above that, Gaussian batches are drawn from the exact law of
     their statistics (3 numbers per batch whatever m, no approximation), so
-    ``m = 10**12`` costs what 1 batch does. Runs drawing more than 10**11 numbers (15 to
-    50 minutes on one core) are refused up front.
+    ``m = 10**12`` costs what 1 batch does. Runs drawing more than 10**11 numbers (15 minutes
+    to 3 hours on one core) are refused up front.
 
     Examples
     --------

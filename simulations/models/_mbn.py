@@ -64,8 +64,8 @@ RAW_MAX_M = 1 << 18
 #: Values drawn at once on the raw path (chains are drawn in groups of this many values).
 _RAW_GROUP = 1 << 17
 #: Most chains x recorded steps that :func:`mbn_chains` returns in memory (2 float64
-#: arrays: 512 MiB).
-MAX_IN_MEMORY = 1 << 25
+#: arrays: 128 MiB, plus per-step temporaries of n_chains floats).
+MAX_IN_MEMORY = 1 << 23
 
 
 # ---------------------------------------------------------------- drift specs
@@ -375,7 +375,7 @@ def simulate_mbn(m, momenta, *, n_chains, record=None, fast=False, ddof=0, start
 
     Cost, refused up front beyond the limits (``ParameterValueError`` naming the
     argument): time is proportional to ``n_chains x steps x`` (m on the raw path, about
-    2 on the fast one) random numbers, at most 10**11 (15 to 50 minutes on one core); the raw
+    2 on the fast one) random numbers, at most 10**11 (15 minutes to 3 hours on one core); the raw
     path needs ``m <= 2**18``; at most 10**6 steps and 1000 recorded steps. Memory is
     bounded by the block size (1024 chains x recorded steps x 16 bytes per thread), not by
     `n_chains`, m or the number of steps.
