@@ -57,15 +57,18 @@ def common_options(*, default_seed=None):
 
 # ---------------------------------------------------------------- argument types
 def _int_type(name, minimum, maximum=None):
-    rule = f"an integer >= {minimum}" + ("" if maximum is None else f" and <= {maximum:g}")
+    rule = f"an integer >= {minimum}"
 
     def parse(text):
         try:
             value = int(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{name} must be {rule}; got {text!r}") from None
-        if value < minimum or (maximum is not None and value > maximum):
+        if value < minimum:
             raise argparse.ArgumentTypeError(f"{name} must be {rule}; got {text!r}")
+        if maximum is not None and value > maximum:
+            raise argparse.ArgumentTypeError(f"{name} must be an integer <= {maximum:g}; "
+                                             f"got {text!r}")
         return value
     parse.__name__ = name
     return parse

@@ -40,7 +40,7 @@ def add_parser(subparsers, common):
     p.add_argument("--samples", "-n", type=int_type(1, "samples", maximum=_MAX_SAMPLES),
                    default=1_000_000, metavar="N",
                    help="input samples per batch size, at most 1e11 (default 1e6; about 8 ns "
-                        "per sample on one core; batches above 2^18 are drawn from the exact "
+                        "per sample on one core; batches above 2^20 are drawn from the exact "
                         "law of their statistics, Gaussian input only)")
     p.add_argument("--dist", default="normal", metavar="NAME",
                    help="input law: " + ", ".join(DISTRIBUTIONS) + " (default normal)")

@@ -83,7 +83,7 @@ def add_parser(subparsers, common):
     p.add_argument("--chains", "-n", type=int_type(2, "chains"), default=10_000, metavar="N",
                    help="independent chains (default 10000); chains x steps x (m raw, 2 "
                         "with --fast) must be <= 1e11 random numbers (15 minutes to 3 hours on one "
-                        "core); raw batches need m <= 2^18")
+                        "core); raw batches need m <= 2^20")
     p.add_argument("--record", type=int_type(2, "record", maximum=1000), default=100,
                    metavar="K", help="number of evenly spaced steps checked, at most 1000 "
                                      "(default 100)")

@@ -28,13 +28,15 @@ MAX_THREADS = 16
 def count(value, name, *, minimum=1, maximum=None):
     """A count argument: a true integer (``int`` or a numpy integer, not a float such as
     ``1e30`` and not a bool) in ``[minimum, maximum]``; returns a Python int."""
-    rule = f"an integer >= {minimum}" + ("" if maximum is None else f" and <= {maximum:.6g}")
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ParameterTypeError(f"`{name}` must be {rule}; got {name}={value!r} "
-                                 f"({type(value).__name__}).")
+        raise ParameterTypeError(f"`{name}` must be an integer >= {minimum}; got {name}="
+                                 f"{value!r} (a {type(value).__name__}).")
     out = operator.index(value)
-    if out < minimum or (maximum is not None and out > maximum):
-        raise ParameterValueError(f"`{name}` must be {rule}; got {name}={value!r}.")
+    if out < minimum:
+        raise ParameterValueError(f"`{name}` must be an integer >= {minimum}; got {name}={value!r}.")
+    if maximum is not None and out > maximum:
+        raise ParameterValueError(f"`{name}` must be an integer <= {maximum:.6g} (bounded "
+                                  f"time); got {name}={value!r}.")
     return out
 
 

@@ -73,11 +73,11 @@ _KS_ROWS = {"xi_mu": 0, "xi_sigma": 1, "z_in": 2, "y_out": 3}
 
 _local = threading.local()
 
-#: Largest batch drawn value by value (a sub-block then holds 2 batches: 4 MiB per
+#: Largest batch drawn value by value (a sub-block then holds 2 batches: 16 MiB per
 #: thread). Above it Gaussian batches come from the exact law of their statistics
 #: (:func:`~simulations.models._laws.gaussian_batch_statistics`, 3 numbers per batch
 #: whatever m); other input laws are refused there.
-RAW_MAX_M = 1 << 18
+RAW_MAX_M = 1 << 20
 #: Most KS histogram bins (memory: the engine keeps up to 2 x 16 tasks x 16 blocks x 4
 #: histograms of 8 bytes per bin in flight, about 270 MB at this limit).
 MAX_BINS = 1 << 14
@@ -685,7 +685,7 @@ def simulate_bn(m, samples, *, dist="normal", df=None, ddof=0, eps=0.0, alpha=0.
         m < 2, samples < 1, ddof outside [0, m), negative eps, workers < 1, alpha outside
         (0, 1), an unknown `dist` (the message suggests the closest names), ``eps == 0``
         with ``dist="relu"``; `samples` not an integer or above 10**11, `bins` above
-        16384, a non-Gaussian `dist` with ``m > 2**18``.
+        16384, a non-Gaussian `dist` with ``m > 2**20``.
 
     Notes
     -----
@@ -704,7 +704,7 @@ def simulate_bn(m, samples, *, dist="normal", df=None, ddof=0, eps=0.0, alpha=0.
     one whose estimator has infinite variance in theory (e.g. :math:`E[\sigma^2/\sigma_B^2]`
     for m <= 5) as ``"no z"``.
 
-    Cost: up to ``m = 2**18`` every batch is drawn value by value, about 8 ns per input
+    Cost: up to ``m = 2**20`` every batch is drawn value by value, about 8 ns per input
     sample on one core (``bn-noise bench``); time grows with `samples`, memory does not
     (a few MiB per thread). Above that, Gaussian batches are drawn from the exact law of
     their statistics (3 numbers per batch whatever m, no approximation), so

@@ -60,7 +60,7 @@ MAX_STEPS = 10 ** 6
 #: Most recorded steps (each costs 16 bytes per chain of a block in every thread).
 MAX_RECORDED = 1000
 #: Largest m of the raw path (one batch is drawn at once); use ``fast=True`` above it.
-RAW_MAX_M = 1 << 18
+RAW_MAX_M = 1 << 20
 #: Values drawn at once on the raw path (chains are drawn in groups of this many values).
 _RAW_GROUP = 1 << 17
 #: Most chains x recorded steps that :func:`mbn_chains` returns in memory (2 float64
@@ -376,7 +376,7 @@ def simulate_mbn(m, momenta, *, n_chains, record=None, fast=False, ddof=0, start
     Cost, refused up front beyond the limits (``ParameterValueError`` naming the
     argument): time is proportional to ``n_chains x steps x`` (m on the raw path, about
     2 on the fast one) random numbers, at most 10**11 (15 minutes to 3 hours on one core); the raw
-    path needs ``m <= 2**18``; at most 10**6 steps and 1000 recorded steps. Memory is
+    path needs ``m <= 2**20``; at most 10**6 steps and 1000 recorded steps. Memory is
     bounded by the block size (1024 chains x recorded steps x 16 bytes per thread), not by
     `n_chains`, m or the number of steps.
 
