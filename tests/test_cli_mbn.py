@@ -100,8 +100,7 @@ def test_simulate_mbn_prints_fresh_seed(capsys):
 
 
 def test_bench_entry_reports_fast_path_rates():
-    from simulations.bench import EXTRA_BENCHMARKS
-    from simulations.bench import bench_fast_path
+    from simulations.bench import EXTRA_BENCHMARKS, bench_fast_path
 
     res = bench_fast_path(0.02, batch_sizes=(2, 64), n_chains=256, steps=20)
     assert set(res) == {"mbn_fast_chain_steps_per_s_m2", "mbn_fast_chain_steps_per_s_m64",
