@@ -56,24 +56,27 @@ def common_options(*, default_seed=None):
 
 
 # ---------------------------------------------------------------- argument types
-def _int_type(name, minimum):
+def _int_type(name, minimum, maximum=None):
+    rule = f"an integer >= {minimum}"
+
     def parse(text):
         try:
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"{name} must be an integer >= {minimum}; got {text!r}") from None
+            raise argparse.ArgumentTypeError(f"{name} must be {rule}; got {text!r}") from None
         if value < minimum:
-            raise argparse.ArgumentTypeError(
-                f"{name} must be an integer >= {minimum}; got {text!r}")
+            raise argparse.ArgumentTypeError(f"{name} must be {rule}; got {text!r}")
+        if maximum is not None and value > maximum:
+            raise argparse.ArgumentTypeError(f"{name} must be an integer <= {maximum:g}; "
+                                             f"got {text!r}")
         return value
     parse.__name__ = name
     return parse
 
 
-def int_type(minimum, name="value"):
-    """argparse type: an integer >= `minimum` (one-line error otherwise)."""
-    return _int_type(name, minimum)
+def int_type(minimum, name="value", maximum=None):
+    """argparse type: an integer in ``[minimum, maximum]`` (one-line error otherwise)."""
+    return _int_type(name, minimum, maximum)
 
 
 def float_type(*, minimum=None, maximum=None, min_open=False, max_open=False, name="value"):
@@ -97,30 +100,46 @@ def float_type(*, minimum=None, maximum=None, min_open=False, max_open=False, na
     return parse
 
 
+def _probe_writable(folder, text):
+    """Create and remove a temporary file in `folder`: the only sure test that it is
+    writable (``os.access`` says yes for root in ``/proc``)."""
+    import tempfile
+
+    try:
+        fd, name = tempfile.mkstemp(prefix=".bn-noise-probe.", dir=folder)
+    except OSError as exc:
+        raise argparse.ArgumentTypeError(
+            f"cannot write {text!r}: folder {str(folder)!r}: {exc.strerror or exc}") from None
+    os.close(fd)
+    os.unlink(name)
+
+
 def output_file_type(text):
-    """argparse type: a file path whose folder exists (checked before any long work)."""
+    """argparse type: a file path whose folder exists and is writable (checked by writing
+    there, before any long work)."""
     path = Path(text)
     if path.is_dir():
         raise argparse.ArgumentTypeError(f"{text!r} is a folder; give a file name")
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
         raise argparse.ArgumentTypeError(f"folder {str(parent)!r} does not exist")
-    if not os.access(parent, os.W_OK):
-        raise argparse.ArgumentTypeError(f"folder {str(parent)!r} is not writable")
+    _probe_writable(parent, text)
     return path
 
 
 def output_dir_type(text):
-    """argparse type: a folder to create (its nearest existing ancestor must be writable)."""
+    """argparse type: a folder to create (its nearest existing ancestor must be a folder we
+    can write in: checked by writing there, before any long work)."""
     path = Path(text)
     if path.exists() and not path.is_dir():
         raise argparse.ArgumentTypeError(f"{text!r} exists and is not a folder")
-    ancestor = path.resolve().parent
+    ancestor = path.absolute().parent
     while not ancestor.exists():
         ancestor = ancestor.parent
-    if not ancestor.is_dir() or not os.access(ancestor, os.W_OK):
+    if not ancestor.is_dir():
         raise argparse.ArgumentTypeError(
-            f"cannot create {text!r}: {str(ancestor)!r} is not a writable folder")
+            f"cannot create {text!r}: {str(ancestor)!r} is not a folder")
+    _probe_writable(ancestor, text)
     return path
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 from ._args import (
+    UserError,
     add_batch_size_argument,
     float_type,
     format_table,
@@ -39,7 +40,7 @@ def add_parser(subparsers, common):
     p.add_argument("--family", default="logistic", metavar="NAME",
                    help="GLM family: logistic, squared or poisson (default logistic)")
     p.add_argument("--h", type=float_type(name="h"), nargs="+", default=[1.0], metavar="H",
-                   help="population-normalised pre-activations (default 1)")
+                   help="population-normalised pre-activations, at most 1000 (default 1)")
     p.add_argument("--gamma", type=float_type(name="gamma"), default=2.0,
                    help="BN scale gamma (default 2)")
     p.add_argument("--beta", type=float_type(name="beta"), default=0.0,
@@ -53,7 +54,9 @@ def add_parser(subparsers, common):
                    help="BN epsilon in population units (default 0)")
     p.add_argument("--samples", "-n", type=int_type(0, "samples"), default=100_000,
                    metavar="N", help="Monte Carlo noise draws per batch size (0: skip; "
-                                     "default 1e5)")
+                                     "default 1e5); samples x m x the EMA burn-in (about "
+                                     "23/(1 - momentum) batches) must be <= 1e11 random "
+                                     "numbers (15 minutes to 3 hours on one core)")
     p.add_argument("--workers", type=int_type(1, "workers"), default=1, metavar="W",
                    help="worker threads for the Monte Carlo (default 1); never changes the "
                         "result")
@@ -112,9 +115,37 @@ def compare(m, args, seq):
     return rows
 
 
+def _check_up_front(args):
+    """The Monte Carlo's limits, checked before any work with the CLI's names."""
+    from noise_theory._families import get_family  # deferred: scipy at CLI start-up
+
+    from ..mc._limits import MAX_DRAWS  # deferred: numpy at CLI start-up
+    from ..models._glm_loss import (  # deferred: numba and scipy
+        MAX_POINTS,
+        _burn_in,
+        glm_loss_draws,
+    )
+
+    get_family(args.family)
+    if len(args.h) > MAX_POINTS:
+        raise UserError(f"--h takes at most {MAX_POINTS} values; got {len(args.h)}.")
+    if not args.samples:
+        return
+    for m in dict.fromkeys(args.batch_size):
+        draws = glm_loss_draws(args.samples, m, args.momentum)
+        if draws > MAX_DRAWS:
+            raise UserError(
+                f"the Monte Carlo at --batch-size {m} would draw {draws:.3g} random numbers "
+                f"(--samples {args.samples} x m x {_burn_in(args.momentum)} EMA batches at "
+                f"--momentum {args.momentum!r}); the limit is {MAX_DRAWS:.0e} (15 minutes "
+                "to 3 hours on one core): lower --samples (0 skips the Monte Carlo), "
+                "--batch-size or --momentum.")
+
+
 def run(args):
     import numpy as np  # deferred: numpy at CLI start-up
 
+    _check_up_front(args)
     _, entropy = resolve_seed(args.seed)
     rows = []
     for m in dict.fromkeys(args.batch_size):

@@ -34,13 +34,15 @@ momentum are printed. The seed entropy is printed: --seed S replays the run bit 
 
 
 def _schedule_type(text):
-
-    from noise_theory._schedules import _parse_spec  # deferred: scipy at CLI start-up
+    """argparse type: a schedule spec, checked by noise_theory's own parser
+    (``momentum_schedule`` on a small example) so a bad one names --schedule, exit 2,
+    before any work."""
+    from noise_theory import momentum_schedule  # deferred: scipy at CLI start-up
 
     try:
-        _parse_spec(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+        momentum_schedule(text, m=2, epochs=2, iterations_per_epoch=1, m0=32)
+    except (ValueError, TypeError) as exc:
+        raise argparse.ArgumentTypeError(" ".join(str(exc).split())) from None
     return text
 
 
@@ -79,9 +81,12 @@ def add_parser(subparsers, common):
     p.add_argument("--fast", action="store_true",
                    help="draw (mu_B, sigma_B^2) from their exact joint law (O(1) per step)")
     p.add_argument("--chains", "-n", type=int_type(2, "chains"), default=10_000, metavar="N",
-                   help="independent chains (default 10000)")
-    p.add_argument("--record", type=int_type(2, "record"), default=100, metavar="K",
-                   help="number of evenly spaced steps checked (default 100)")
+                   help="independent chains (default 10000); chains x steps x (m raw, 2 "
+                        "with --fast) must be <= 1e11 random numbers (15 minutes to 3 hours on one "
+                        "core); raw batches need m <= 2^20")
+    p.add_argument("--record", type=int_type(2, "record", maximum=1000), default=100,
+                   metavar="K", help="number of evenly spaced steps checked, at most 1000 "
+                                     "(default 100)")
     p.add_argument("--workers", type=int_type(1, "workers"), default=None, metavar="W",
                    help="worker threads (default: all cores); never changes the result")
     p.add_argument("--out", metavar="FILE.csv", default=None, type=output_file_type,
@@ -147,10 +152,42 @@ def _drift_lines(m, args, sim):
                                            drift=kind, rate=rate))}
 
 
+def _check_up_front(args):
+    """Every limit of simulate_mbn, checked before any work with the CLI's names."""
+    from noise_theory import momentum_schedule  # deferred: scipy at CLI start-up
+
+    from ..mc._limits import MAX_DRAWS  # deferred: numpy at CLI start-up
+    from ..models._mbn import MAX_STEPS, RAW_MAX_M  # deferred: numba and scipy
+
+    steps = args.epochs * args.iterations_per_epoch
+    if steps > MAX_STEPS:
+        raise UserError(f"--epochs x --iterations-per-epoch must be <= {MAX_STEPS} steps; got "
+                        f"{args.epochs} x {args.iterations_per_epoch} = {steps}.")
+    per_step = (2 if args.fast else 0) + (args.drift != "none") + (args.std_drift != "none")
+    for m in dict.fromkeys(args.batch_size):
+        if not args.fast and m > RAW_MAX_M:
+            raise UserError(f"--batch-size {m}: raw batches need m <= {RAW_MAX_M} (m numbers "
+                            "per chain and step); add --fast (the exact joint law, O(1) per "
+                            "step).")
+        draws = args.chains * steps * (per_step + (0 if args.fast else m))
+        if draws > MAX_DRAWS:
+            raise UserError(f"--chains {args.chains} x {steps} steps at --batch-size {m} would "
+                            f"draw {draws:.3g} random numbers; the limit is {MAX_DRAWS:.0e} (15 "
+                            "minutes to 3 hours on one core): lower --chains, --epochs or "
+                            "--iterations-per-epoch" + ("" if args.fast else ", or add --fast")
+                            + ".")
+        try:
+            momentum_schedule(args.schedule, m=m, epochs=args.epochs,
+                              iterations_per_epoch=args.iterations_per_epoch, m0=args.m0)
+        except (ValueError, TypeError) as exc:
+            raise UserError(f"--schedule {args.schedule} at --batch-size {m}, --m0 {args.m0}: "
+                            + " ".join(str(exc).split())) from None
+
+
 def run(args):
     import numpy as np  # deferred: numpy at CLI start-up
 
-
+    _check_up_front(args)
     drifting = args.drift != "none" or args.std_drift != "none"
     _, entropy = resolve_seed(args.seed)
     alpha = DEFAULT_ALPHA

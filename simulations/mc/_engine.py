@@ -43,6 +43,7 @@ from noise_theory._lib import ParameterTypeError
 from noise_theory._validation import positive_int
 
 from ._accumulators import merge as _merge_acc
+from ._limits import MAX_THREADS
 from ._progress import progress as _progress
 from ._seeding import as_seed_sequence
 
@@ -158,6 +159,8 @@ def run_chunks(kernel, n, *, block_size=DEFAULT_BLOCK_SIZE, chunk_size=None, rng
     workers : int, optional
         Threads of the default thread pool (numpy releases the GIL while generating, so
         threads scale). Default ``os.cpu_count()``; ``1`` runs serially in this thread.
+        At most :data:`~simulations.mc._limits.MAX_THREADS` (16) threads are started
+        (more only multiply the memory in flight; the result is the same).
         Ignored for the pool when `executor` is given (it then only sets how many tasks
         are kept in flight).
     executor : concurrent.futures.Executor, optional
@@ -207,6 +210,7 @@ def run_chunks(kernel, n, *, block_size=DEFAULT_BLOCK_SIZE, chunk_size=None, rng
     root = as_seed_sequence(rng)
     if workers is None:
         workers = os.cpu_count() or 1
+    workers = min(workers, MAX_THREADS)   # bounded memory; never changes the result
     n_blocks = -(-n // block_size)
     if chunk_size is None:
         per_task = max(1, min(_TARGET_CHUNK_BLOCKS, n_blocks // (4 * workers)))

@@ -47,7 +47,8 @@ from noise_theory._validation import positive_int, real_array
 
 from ..mc import AgreementRule, Moments, PitHistogram, PowerSums
 from ..mc._engine import run_chunks
-from ._laws import input_law
+from ..mc._limits import MAX_DRAWS, check_draws, count
+from ._laws import gaussian_batch_statistics, input_law
 
 __all__ = ["simulate_bn", "BNSimulation", "MomentCheck", "KSCheck", "bn_kernel", "bn_block_size",
            "QUANTITIES"]
@@ -72,10 +73,23 @@ _KS_ROWS = {"xi_mu": 0, "xi_sigma": 1, "z_in": 2, "y_out": 3}
 
 _local = threading.local()
 
+#: Largest batch drawn value by value (a sub-block then holds 2 batches: 16 MiB per
+#: thread). Above it Gaussian batches come from the exact law of their statistics
+#: (:func:`~simulations.models._laws.gaussian_batch_statistics`, 3 numbers per batch
+#: whatever m); other input laws are refused there.
+RAW_MAX_M = 1 << 20
+#: Most KS histogram bins (memory: the engine keeps up to 2 x 16 tasks x 16 blocks x 4
+#: histograms of 8 bytes per bin in flight, about 270 MB at this limit).
+MAX_BINS = 1 << 14
+#: Batches per block and per sub-block on the exact-statistics path (m > RAW_MAX_M).
+_EXACT_BLOCK, _EXACT_SUB = 1 << 16, 1 << 13
+
 
 def bn_block_size(m):
     """Batches per block (per random stream) at batch size `m`: a fixed function of m, so
     results depend only on the seed."""
+    if m > RAW_MAX_M:
+        return _EXACT_BLOCK
     return _sub_size(m) * _SUBS_PER_BLOCK
 
 
@@ -207,6 +221,38 @@ def _batch_stats_py(xs, ddof, eps, shift, csums, rsums, ks_out):
     rsums[3, 3] += tot[17]
 
 
+def _exact_stats(stats, ddof, eps, shift, csums, rsums, ks_out):
+    """:func:`_batch_stats_py` from exact batch statistics ``(m, mu, var, x_1 - mu)``
+    (numpy; same sums, same rows of `ks_out`)."""
+    _, mu, var, e1 = stats
+    nb = mu.size
+    half = nb // 2
+    inv = 1.0 / np.sqrt(var + eps)
+    z2 = e1 * inv
+    z = z2.copy()
+    z2 *= z2
+    x1 = mu + e1
+    y = (x1[half:2 * half] - mu[:half]) * inv[:half]
+    d = var - shift
+    for k in range(4):
+        csums[k, 0] += np.sum(d ** (k + 1))
+        csums[k, 1] += np.sum(mu ** (k + 1))
+    for col, a in ((0, inv), (1, z2)):
+        rsums[0, col] += np.sum(a)
+        rsums[1, col] += np.sum(a * a)
+        rsums[3, col] += np.sum((a * a) ** 2)
+    a = mu * var
+    rsums[0, 2] += np.sum(a)
+    rsums[1, 2] += np.sum(a * a)
+    y2 = y * y
+    rsums[1, 3] += np.sum(y2)
+    rsums[3, 3] += np.sum(y2 * y2)
+    k = ks_out.shape[1]
+    if k:
+        ks_out[0], ks_out[1], ks_out[2] = mu[:k], var[:k], z[:k]
+        ks_out[3, :min(k, half)] = y[:k]
+
+
 @functools.cache
 def _batch_stats():
     """:func:`_batch_stats_py` compiled by numba (imported here, on first use: the rest of
@@ -256,9 +302,10 @@ def bn_kernel(seed_seq, size, *, m, law, ddof=0, eps=0.0, ks_fraction=0.0, bins=
         xi_mu_xi_sigma, y_out), "ks_<name>": PitHistogram, ...}``.
     """
     rng = _block_generator(seed_seq)
-    batch_stats = _batch_stats()
-    sub = _sub_size(m)
-    flat = _buffer(m * sub)
+    exact = m > RAW_MAX_M
+    batch_stats = _exact_stats if exact else _batch_stats()
+    sub = _EXACT_SUB if exact else _sub_size(m)
+    flat = None if exact else _buffer(m * sub)
     # sigma_B^2 is summarised by its power sums around (m-1)/(m-ddof), close to its mean, so
     # that the conversion to central moments does not cancel ((mean/sd)^4 is amplified)
     shifts = ((m - 1) / (m - ddof), 0.0)
@@ -271,8 +318,11 @@ def bn_kernel(seed_seq, size, *, m, law, ddof=0, eps=0.0, ks_fraction=0.0, bins=
     no_ks = np.empty((4, 0))
     for start in range(0, size, sub):
         nb = min(sub, size - start)
-        xs = flat[:m * nb].reshape(m, nb)
-        law.sample(rng, xs)
+        if exact:
+            xs = (m, *gaussian_batch_statistics(rng, m, nb, ddof))
+        else:
+            xs = flat[:m * nb].reshape(m, nb)
+            law.sample(rng, xs)
         k = min(nb, ks_left)
         ks_out = np.full((4, k), np.nan) if k else no_ks   # rows: mu_B, sigma_B^2, z, y
         batch_stats(xs, int(ddof), float(eps), shifts[0], csums, rsums, ks_out)
@@ -557,7 +607,7 @@ def _simulate_bn_iv(m, samples, dist, df, ddof, eps, alpha, workers, ks_batches,
 
 
     m = positive_int(m, "m", minimum=2)
-    samples = positive_int(samples, "samples", minimum=1)
+    samples = count(samples, "samples", minimum=1, maximum=MAX_DRAWS)
     ddof = positive_int(ddof, "ddof", minimum=0)
     if ddof >= m:
         raise ParameterValueError(f"`ddof` must be an integer in [0, m); got ddof={ddof}, m={m}.")
@@ -568,7 +618,19 @@ def _simulate_bn_iv(m, samples, dist, df, ddof, eps, alpha, workers, ks_batches,
         workers = positive_int(workers, "workers", minimum=1)
     ks_batches = positive_int(ks_batches, "ks_batches", minimum=0)
     bins = positive_int(bins, "bins", minimum=2)
+    if bins > MAX_BINS:
+        raise ParameterValueError(f"`bins` must be an integer >= 2 and <= {MAX_BINS}; "
+                                  f"got bins={bins}.")
     law = input_law(dist, df=df)
+    if m > RAW_MAX_M and not law.is_normal:
+        raise ParameterValueError(
+            f"`m` must be <= {RAW_MAX_M} for dist={law.name!r}: its batches are drawn value "
+            f"by value (only Gaussian input has an exact law of the batch statistics, used "
+            f"above that size); got m={m}.")
+    batches = -(-samples // m)
+    per_batch = 3 if m > RAW_MAX_M else m
+    check_draws(batches * per_batch, f"{batches} batch(es) x {per_batch} numbers",
+                "lower `samples`")
     if law.name == "relu" and eps == 0.0:
         raise ParameterValueError(
             "`eps` must be > 0 for dist='relu': a ReLU batch is all zeros with probability "
@@ -586,7 +648,8 @@ def simulate_bn(m, samples, *, dist="normal", df=None, ddof=0, eps=0.0, alpha=0.
     m : int
         Batch size, >= 2.
     samples : int
-        Input samples to draw, >= 1 (``ceil(samples / m)`` batches).
+        Input samples to draw, an integer (not a float) in ``[1, 10**11]``
+        (``ceil(samples / m)`` batches).
     dist : str or scipy.stats frozen continuous law, optional
         Input law (see :func:`simulations._distributions.input_law`), standardised to mean
         0 and sd 1 where those exist. Exact laws and most theory values exist only for
@@ -609,7 +672,8 @@ def simulate_bn(m, samples, *, dist="normal", df=None, ddof=0, eps=0.0, alpha=0.
         the CDFs are costly, so a bounded subsample keeps the run at generator speed.
         0 disables KS.
     bins : int, optional
-        Bins of the KS histograms; the KS statistic is known to within ``1 / bins``.
+        Bins of the KS histograms (2 to 16384); the KS statistic is known to within
+        ``1 / bins``.
 
     Returns
     -------
@@ -620,7 +684,8 @@ def simulate_bn(m, samples, *, dist="normal", df=None, ddof=0, eps=0.0, alpha=0.
     ValueError, TypeError
         m < 2, samples < 1, ddof outside [0, m), negative eps, workers < 1, alpha outside
         (0, 1), an unknown `dist` (the message suggests the closest names), ``eps == 0``
-        with ``dist="relu"``.
+        with ``dist="relu"``; `samples` not an integer or above 10**11, `bins` above
+        16384, a non-Gaussian `dist` with ``m > 2**20``.
 
     Notes
     -----
@@ -638,6 +703,13 @@ def simulate_bn(m, samples, *, dist="normal", df=None, ddof=0, eps=0.0, alpha=0.
     A moment whose theory value is infinite is reported as ``"diverges"`` with no z-score;
     one whose estimator has infinite variance in theory (e.g. :math:`E[\sigma^2/\sigma_B^2]`
     for m <= 5) as ``"no z"``.
+
+    Cost: up to ``m = 2**20`` every batch is drawn value by value, about 8 ns per input
+    sample on one core (``bn-noise bench``); time grows with `samples`, memory does not
+    (a few MiB per thread). Above that, Gaussian batches are drawn from the exact law of
+    their statistics (3 numbers per batch whatever m, no approximation), so
+    ``m = 10**12`` costs what 1 batch does. Runs drawing more than 10**11 numbers (15 minutes
+    to 3 hours on one core) are refused up front.
 
     Examples
     --------

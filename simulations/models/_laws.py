@@ -22,7 +22,7 @@ import numpy as np
 from noise_theory._lib import ParameterTypeError, ParameterValueError
 from noise_theory._validation import choice, real_array
 
-__all__ = ["InputLaw", "input_law", "DISTRIBUTIONS"]
+__all__ = ["InputLaw", "input_law", "DISTRIBUTIONS", "gaussian_batch_statistics"]
 
 #: Named laws: name -> (description, needs df).
 DISTRIBUTIONS = {
@@ -184,3 +184,32 @@ def _relu():
     mu4 = r4 - 4 * r1 * r3 + 6 * r1 * r1 * r2 - 3 * r1 ** 4
     return _ReluLaw("relu", None, r1, math.sqrt(var), True,
                     mu3 / var ** 1.5, mu4 / var ** 2 - 3.0)
+
+
+def gaussian_batch_statistics(rng, m, n, ddof=0):
+    r"""Exact joint draw, for Gaussian N(0, 1) input, of what BN uses from `n` batches of
+    size `m`: ``(mu_B, sigma_B^2, x_1 - mu_B)`` with x_1 the batch's first value, from
+    3 random numbers per batch whatever m (for huge batches, where drawing m values is
+    impossible).
+
+    Exact (Cochran): the residual vector ``x - mu_B 1`` is an isotropic Gaussian in the
+    (m-1)-dimensional complement of ``1``, independent of ``mu_B ~ N(0, 1/m)``. Take an
+    orthonormal basis of that complement whose first vector is the normalised projection
+    of ``e_1`` (length ``sqrt((m-1)/m)``): then ``x_1 - mu_B = sqrt((m-1)/m) Z_1`` and the
+    centred sum of squares is ``Z_1^2 + R`` with ``Z_1 ~ N(0, 1)`` independent of
+    ``R ~ chi2(m-2)`` (``R = 0`` at m = 2). Draw order: ``standard_normal(n)`` (mu_B),
+    ``standard_normal(n)`` (Z_1), ``standard_gamma((m-2)/2, n)`` (R/2, m > 2).
+
+    Returns
+    -------
+    mu, var, e1 : ndarray, shape (n,)
+        mu_B, sigma_B^2 = SS/(m - ddof), x_1 - mu_B.
+    """
+    mu = rng.standard_normal(n)
+    mu *= 1.0 / math.sqrt(m)
+    z1 = rng.standard_normal(n)
+    ss = z1 * z1
+    if m > 2:
+        ss += 2.0 * rng.standard_gamma((m - 2) / 2.0, n)
+    z1 *= math.sqrt((m - 1) / m)
+    return mu, ss / (m - ddof), z1

@@ -45,6 +45,7 @@ from noise_theory._validation import choice, integer_array, positive_int, real_a
 
 from ..mc._accumulators import Moments
 from ..mc._engine import run_chunks
+from ..mc._limits import MAX_DRAWS, check_draws, count
 
 __all__ = ["simulate_mbn", "MbnSimulation", "mbn_chains", "simulate_drift_scan",
            "DriftScan", "parse_drift", "mbn_kernel"]
@@ -53,6 +54,18 @@ __all__ = ["simulate_mbn", "MbnSimulation", "mbn_chains", "simulate_drift_scan",
 DEFAULT_CHAINS_PER_BLOCK = 1024
 #: Default number of recorded steps (evenly spaced, first and last included).
 DEFAULT_RECORDED = 100
+#: Most steps of a chain (len(momenta)): the theory and the schedule hold a few arrays of
+#: this length.
+MAX_STEPS = 10 ** 6
+#: Most recorded steps (each costs 16 bytes per chain of a block in every thread).
+MAX_RECORDED = 1000
+#: Largest m of the raw path (one batch is drawn at once); use ``fast=True`` above it.
+RAW_MAX_M = 1 << 20
+#: Values drawn at once on the raw path (chains are drawn in groups of this many values).
+_RAW_GROUP = 1 << 17
+#: Most chains x recorded steps that :func:`mbn_chains` returns in memory (2 float64
+#: arrays: 128 MiB, plus per-step temporaries of n_chains floats).
+MAX_IN_MEMORY = 1 << 23
 
 
 # ---------------------------------------------------------------- drift specs
@@ -89,7 +102,11 @@ def _record_index(record, steps):
     rec = np.atleast_1d(integer_array(record, "record", minimum=1, maximum=steps))
     if rec.ndim != 1:
         raise ParameterValueError(f"`record` must be a 1-D array of steps; got shape {rec.shape}.")
-    return np.unique(rec)
+    rec = np.unique(rec)
+    if rec.size > MAX_RECORDED:
+        raise ParameterValueError(f"`record` must list at most {MAX_RECORDED} distinct steps; "
+                                  f"got {rec.size}.")
+    return rec
 
 
 def _chains(rng, n, *, m, momenta, record, fast, ddof, start, mean_drift, std_drift,
@@ -131,11 +148,17 @@ def _chains(rng, n, *, m, momenta, record, fast, ddof, start, mean_drift, std_dr
                     vb *= sd * sd
                 mb += mu_pop
         else:
-            x = rng.standard_normal((n, m))
-            if drifting:
-                x = mu_pop[:, None] + (x if sd is None else sd[:, None] * x)
-            mb = x.mean(axis=1)
-            vb = x.var(axis=1, ddof=ddof)
+            # chains in groups of <= _RAW_GROUP values: the same numbers as one
+            # standard_normal((n, m)) (filled in order), in bounded memory
+            mb, vb = np.empty(n), np.empty(n)
+            g = max(1, _RAW_GROUP // m)
+            for a in range(0, n, g):
+                b = min(n, a + g)
+                x = rng.standard_normal((b - a, m))
+                if drifting:
+                    x = mu_pop[a:b, None] + (x if sd is None else sd[a:b, None] * x)
+                mb[a:b] = x.mean(axis=1)
+                vb[a:b] = x.var(axis=1, ddof=ddof)
         lam = momenta[t - 1]
         if mu_hat is None:  # the first batch initialises the statistics
             mu_hat, var_hat = mb, vb
@@ -167,11 +190,27 @@ def _chains_iv(m, momenta, record, ddof, start, drift, std_drift):
     if momenta.ndim != 1:
         raise ParameterValueError(f"`momenta` must be a 1-D array of per-step momenta; "
                          f"got shape {momenta.shape}.")
+    if not 1 <= momenta.size <= MAX_STEPS:
+        raise ParameterValueError(f"`momenta` must have between 1 and {MAX_STEPS} steps; got "
+                                  f"{momenta.size}.")
     ddof = int(integer_array(ddof, "ddof", minimum=0, maximum=m - 1))
     start = choice(start, "start", ("batch", "fixed"))
     record = _record_index(record, momenta.size)
     return (m, momenta, record, ddof, start, parse_drift(drift),
             parse_drift(std_drift, "std_drift"))
+
+
+def _check_cost(m, steps, n_chains, fast, drift, std_drift, runs=1):
+    """Refuse up front a raw path at m > RAW_MAX_M or a run above MAX_DRAWS numbers."""
+    if not fast and m > RAW_MAX_M:
+        raise ParameterValueError(
+            f"`m` must be <= {RAW_MAX_M} for raw batches (m numbers per chain and step); "
+            f"got m={m}; use fast=True (CLI: --fast), exact for Gaussian input.")
+    per_step = (2 if fast else m) + (drift is not None) + (std_drift is not None)
+    check_draws(n_chains * steps * per_step * runs,
+                f"n_chains={n_chains} x {steps} steps x {per_step} per step"
+                + (f" x {runs} momenta" if runs > 1 else ""),
+                "lower the number of chains or of steps" + ("" if fast else ", or use fast=True"))
 
 
 def mbn_chains(m, momenta, *, n_chains, record=None, fast=False, ddof=0, start="batch",
@@ -218,7 +257,13 @@ def mbn_chains(m, momenta, *, n_chains, record=None, fast=False, ddof=0, start="
 
     m, momenta, record, ddof, start, drift, std_drift = _chains_iv(
         m, momenta, record, ddof, start, drift, std_drift)
-    n_chains = positive_int(n_chains, "n_chains")
+    n_chains = count(n_chains, "n_chains", maximum=MAX_DRAWS)
+    if n_chains * max(1, record.size) > MAX_IN_MEMORY:
+        raise ParameterValueError(
+            f"`n_chains` x recorded steps must be <= {MAX_IN_MEMORY} (the arrays are returned "
+            f"in memory; simulate_mbn summarises any number of chains); got n_chains="
+            f"{n_chains} x {record.size} steps.")
+    _check_cost(m, momenta.size, n_chains, fast, drift, std_drift)
     rng = np.random.default_rng(rng)
     mu, var = _chains(rng, n_chains, m=m, momenta=momenta, record=record, fast=bool(fast),
                       ddof=ddof, start=start, mean_drift=drift, std_drift=std_drift)
@@ -328,6 +373,13 @@ def simulate_mbn(m, momenta, *, n_chains, record=None, fast=False, ddof=0, start
     very same draws. The fast path is exact for Gaussian input, so both paths have the same
     law; they use different draws.
 
+    Cost, refused up front beyond the limits (``ParameterValueError`` naming the
+    argument): time is proportional to ``n_chains x steps x`` (m on the raw path, about
+    2 on the fast one) random numbers, at most 10**11 (15 minutes to 3 hours on one core); the raw
+    path needs ``m <= 2**20``; at most 10**6 steps and 1000 recorded steps. Memory is
+    bounded by the block size (1024 chains x recorded steps x 16 bytes per thread), not by
+    `n_chains`, m or the number of steps.
+
     Examples
     --------
     >>> import numpy as np
@@ -344,8 +396,12 @@ def simulate_mbn(m, momenta, *, n_chains, record=None, fast=False, ddof=0, start
 
     m, momenta, record, ddof, start, drift, std_drift = _chains_iv(
         m, momenta, record, ddof, start, drift, std_drift)
-    n_chains = positive_int(n_chains, "n_chains")
+    n_chains = count(n_chains, "n_chains", maximum=MAX_DRAWS)
     block_size = positive_int(block_size or DEFAULT_CHAINS_PER_BLOCK, "block_size")
+    if block_size > 1 << 16:
+        raise ParameterValueError(f"`block_size` must be an integer >= 1 and <= 65536; "
+                                  f"got block_size={block_size}.")
+    _check_cost(m, momenta.size, n_chains, fast, drift, std_drift)
     kernel = functools.partial(mbn_kernel, m=m, momenta=momenta, record=record,
                                fast=bool(fast), ddof=ddof, start=start, drift=drift,
                                std_drift=std_drift)
@@ -435,13 +491,18 @@ def simulate_drift_scan(m, momenta, *, drift, steps, n_chains, window=None, fast
     if drift is None:
         raise ParameterValueError("`drift` must be 'linear:RATE' or 'walk:SD' for a drift scan; got none.")
     steps = positive_int(steps, "steps", minimum=2)
+    if steps > MAX_STEPS:
+        raise ParameterValueError(f"`steps` must be an integer >= 2 and <= {MAX_STEPS}; "
+                                  f"got steps={steps}.")
     window = positive_int(window or steps // 2, "window", minimum=1)
     if window > steps:
         raise ParameterValueError(f"`window` must be <= steps={steps}; got window={window}.")
+    n_chains = count(n_chains, "n_chains", maximum=MAX_DRAWS)
+    _check_cost(m, steps, n_chains, fast, drift, None, runs=grid.size)
     first = steps - window + 1
     kernel = functools.partial(_drift_scan_kernel, m=m, grid=tuple(float(g) for g in grid),
                                steps=steps, window=first, fast=bool(fast), drift=drift)
-    run = run_chunks(kernel, positive_int(n_chains, "n_chains"), block_size=block_size,
+    run = run_chunks(kernel, n_chains, block_size=block_size,
                      rng=rng, workers=workers, progress=progress, desc="drift scan")
     mse = [run.accumulator.mean_result(f"mse@{float(g)!r}", label=f"MSE(lambda={g:g})")
            for g in grid]

@@ -51,8 +51,10 @@ def build_report(out="bn-noise-report", *, full=False, rng=None, workers=None, f
     ----------
     out : path-like
         Folder to create (``report.md``, ``report.html``, ``report.json``, ``figures/``,
-        ``data/``). It is built in a temporary sibling and moved into place at the end,
-        so an interrupted run leaves nothing half-written.
+        ``data/``). It is built in a temporary sibling, made before any work (so an
+        unwritable `out` fails at once), and swapped into place at the end
+        (:func:`simulations.io.atomic_directory`): an interrupted or killed run leaves
+        nothing half-written, and readers see the old folder or the new one.
     full : bool, keyword-only
         Use many more Monte Carlo samples (resolves smaller effects; minutes, not seconds).
     rng : None, int, SeedSequence or Generator, keyword-only
@@ -79,6 +81,8 @@ def build_report(out="bn-noise-report", *, full=False, rng=None, workers=None, f
     ------
     FileExistsError
         `out` exists and ``force`` is False.
+    OSError
+        `out` cannot be created (raised before any work).
     ValueError
         `workers` < 1, an unknown section key, or `alpha` outside (0, 1).
 
@@ -109,7 +113,9 @@ def build_report(out="bn-noise-report", *, full=False, rng=None, workers=None, f
     if not 0 < alpha < 1:
         raise ParameterValueError(f"`alpha` must be in (0, 1); got alpha={alpha!r}.")
     seq = as_seed_sequence(rng)
-    with _running(sections, seq, full, workers, progress, extra_steps=1) as (built, bar):
+    # the temporary folder is made first: an unwritable `out` fails before any work
+    with atomic_directory(out, force=force) as tmp, \
+            _running(sections, seq, full, workers, progress, extra_steps=1) as (built, bar):
         claims = [c for s in built for c in s.claims]
         n_rows = sum(len(c.rows) for c in claims)
         n_mc = sum(r.is_mc for c in claims for r in c.rows)
@@ -119,8 +125,7 @@ def build_report(out="bn-noise-report", *, full=False, rng=None, workers=None, f
         summary = dict(seed=_entropy(seq), full=bool(full), n_claims=len(claims),
                        n_rows=n_rows, n_mc_tests=n_mc, n_disagree=n_disagree, z_crit=z_crit,
                        alpha=alpha, seconds=time.perf_counter() - t0)
-        with atomic_directory(out, force=force) as tmp:
-            files = _write(tmp, built, claims, summary, z_crit)
+        files = _write(tmp, built, claims, summary, z_crit)
         bar.update(1)
     return ReportResult(out=out.resolve(), seed=_entropy(seq), full=bool(full),
                         n_claims=len(claims), n_rows=n_rows, n_mc_tests=n_mc,

@@ -107,3 +107,18 @@ def test_bench_entry_reports_fast_path_rates():
                         "mbn_fast_max_over_min_rate"}
     assert all(v > 0 for v in res.values()) and res["mbn_fast_max_over_min_rate"] >= 1
     assert any(getattr(f, "__name__", "") == "bench_fast_path" for f in EXTRA_BENCHMARKS)
+
+
+def test_raw_chains_drawn_in_groups_give_the_same_numbers(monkeypatch):
+    """The raw path draws chains in groups of <= _RAW_GROUP values (bounded memory for any
+    m and n); the numbers, hence the results, are those of one (n, m) draw."""
+    import numpy as np
+
+    import simulations.models._mbn as mbn
+
+    lam = np.full(6, 0.8)
+    one = mbn.mbn_chains(16, lam, n_chains=50, rng=3, drift="walk:0.1")
+    monkeypatch.setattr(mbn, "_RAW_GROUP", 40)     # groups of 2 chains
+    grouped = mbn.mbn_chains(16, lam, n_chains=50, rng=3, drift="walk:0.1")
+    for a, b in zip(one, grouped):
+        np.testing.assert_array_equal(a, b)
