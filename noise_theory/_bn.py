@@ -293,8 +293,8 @@ def _log_unimodal_integral(dh, h):
     """
     from scipy import integrate
 
-    def f(tau):
-        return math.exp(dh(tau))
+    def f(tau):  # dh <= 0 up to rounding; the cap only guards exp against misuse
+        return math.exp(min(dh(tau), 700.0))
 
     left = [_drop_point(dh, lv, -1.0, h) for lv in _LEVELS]   # -2, -10, -40 (outwards)
     right = [_drop_point(dh, lv, 1.0, h) for lv in _LEVELS]
@@ -369,7 +369,7 @@ def _integrated(m, power, ddof, eps):
     one_m_w0 = math.exp(log_1mw0)
 
     def dh(tau):
-        if t0 + tau > 709.0:
+        if t0 + tau > 709.0 or tau > 709.0:
             return -math.inf
         em1 = math.expm1(tau)
         z = w0 * em1
@@ -381,7 +381,7 @@ def _integrated(m, power, ddof, eps):
         return -k * _phi_step(e_t0, em1_t0, tau, em1) - s * log_ratio
 
     curv = k * e_t0 + s * w0 * one_m_w0  # -H''(t0)
-    h = min(1.0, 1.0 / math.sqrt(curv)) if curv > 0 else 1.0
+    h = min(1.0, 1.0 / math.sqrt(curv)) if curv > 1.0 else 1.0
     a, b = t0, lg
     log_l0 = log_mu0 + max(a, b) + math.log1p(math.exp(-abs(a - b)))
     C = float(_log_gamma_mode_density(k))

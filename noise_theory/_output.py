@@ -19,6 +19,7 @@ from ._validation import choice, integer_array, real_array
 __all__ = ["bn_output", "in_batch_output"]
 
 _MODELS = ("in_batch", "out_of_batch")
+_X_MAX = 1e100
 
 
 # ------------------------------------------------------------------ in-batch law
@@ -168,10 +169,14 @@ class _t_gen(type(stats.t)):
         return super().moment(order, *args, **kwds) if out is None else out
 
 
-# Boost's nctdtr (scipy's nct cdf) is accurate to ~1e-13 absolute in the bulk but returns
-# NaN or garbage (non-monotone, 0/1 instead of 1e-17) in the far tails; below this tail
-# probability the cdf/sf are computed by quadrature instead (relative accuracy 1e-12).
+# Boost's nctdtr (scipy's nct cdf) agrees with the quadrature below to ~1e-14 absolute for
+# df <= 3e6, |nc| <= 40 where both tails are >= 1e-4, but returns NaN or garbage
+# (non-monotone, 0/1 instead of 1e-17) in the far tails, and drifts (1e-10 at df = 1e8;
+# 1e-8..1e-6 at |nc| >= 1e3) outside that box. Outside the box (df <= 1e6, |nc| <= 40,
+# tails >= 1e-4) the cdf/sf are computed by quadrature instead (relative accuracy ~1e-12).
 _NCT_TAIL = 1e-4
+_NCT_BOOST_DF = 1e6
+_NCT_BOOST_NC = 40.0
 _LOG_HALF = float(np.log(0.5))
 
 
@@ -208,8 +213,11 @@ def _nct_log_integral(t, df, nc, kind):
             a = a_of(u)
             if not math.isfinite(a):  # only far out in u, where the sign is all that counts
                 return 0.0 if a > 0 else -math.inf
-            return 0.5 * (a + nc) * math.exp(-0.5 * a * a - half_log_2pi
-                                              - float(special.log_ndtr(a)))
+            if a < -1e4:  # Mills ratio phi/Phi = -a - 1/a + O(a^-5): no inf - inf
+                mills = -a - 1.0 / a
+            else:
+                mills = math.exp(-0.5 * a * a - half_log_2pi - float(special.log_ndtr(a)))
+            return 0.5 * (a + nc) * mills
     else:
         def g(u):
             a = a_of(u)
@@ -240,12 +248,13 @@ def _nct_log_integral(t, df, nc, kind):
         return -math.inf
 
     def dh(tau):
-        if u0 + tau > 700.0:
+        if u0 + tau > 700.0 or tau > 700.0:
             return -math.inf
-        return -k * _phi_step(e_u0, em1_u0, tau, math.expm1(tau)) + g(u0 + tau) - g0
+        out = -k * _phi_step(e_u0, em1_u0, tau, math.expm1(tau)) + g(u0 + tau) - g0
+        return -math.inf if out != out else out  # NaN only from -inf - (-inf) far out
 
     curv = k * e_u0
-    h = min(1.0, 1.0 / math.sqrt(curv))
+    h = min(1.0, 1.0 / math.sqrt(curv)) if curv > 1.0 else 1.0
     return float(_log_gamma_mode_density(k)) - k * _phi(u0) + g0 + _log_unimodal_integral(dh, h)
 
 
@@ -258,7 +267,7 @@ def _nct_quad_cdf(t, df, nc):
         if np.isinf(ti):
             out[i] = 1.0 if ti > 0 else 0.0
             continue
-        if ti == 0.0:
+        if ti == 0.0 or np.isinf(nci):
             out[i] = special.ndtr(-nci)
             continue
         lc = _nct_log_integral(ti, dfi, nci, "cdf")
@@ -273,7 +282,8 @@ def _nct_boost_unreliable(x, df, nc):
     with np.errstate(all="ignore"):
         c = special.nctdtr(df, nc, x)
         s = special.nctdtr(df, -nc, -x)
-    bad = ~(np.isfinite(c) & np.isfinite(s)) | (np.minimum(c, s) < _NCT_TAIL)
+    bad = (~(np.isfinite(c) & np.isfinite(s)) | (np.minimum(c, s) < _NCT_TAIL)
+           | (df > _NCT_BOOST_DF) | (np.abs(nc) > _NCT_BOOST_NC))
     return c, s, bad
 
 
@@ -306,14 +316,19 @@ class _nct_gen(type(stats.nct)):
         return super().moment(order, *args, **kwds) if out is None else out
 
     def _pdf(self, x, df, nc):
-        with np.errstate(all="ignore"):
-            out = np.asarray(super()._pdf(x, df, nc), dtype=float)
-        bad = ~np.isfinite(out)
-        if np.any(bad):
-            x, df, nc = np.broadcast_arrays(x, df, nc)
-            out = out.copy()
-            out[bad] = [np.exp(_nct_log_integral(float(a), float(b), float(c), "pdf"))
-                        for a, b, c in zip(x[bad], df[bad], nc[bad])]
+        x, df, nc = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (x, df, nc)))
+        try:
+            with np.errstate(all="ignore"):
+                out = np.array(super()._pdf(x, df, nc), dtype=float)
+        except (OverflowError, ValueError):  # Boost raises on some extreme arguments
+            out = np.full(x.shape, np.nan)
+        bad = ~np.isfinite(out) | (df > _NCT_BOOST_DF) | (np.abs(nc) > _NCT_BOOST_NC)
+        for i in zip(*np.nonzero(bad)) if bad.ndim else ([()] if bad else []):
+            a, b, c = float(x[i]), float(df[i]), float(nc[i])
+            if np.isinf(a) or np.isinf(c):
+                out[i] = 0.0
+            else:
+                out[i] = np.exp(_nct_log_integral(a, b, c, "pdf"))
         return out
 
     def _cdf(self, x, df, nc):
@@ -348,7 +363,8 @@ class _nct_gen(type(stats.nct)):
         if upper:
             guess = -guess
         out = guess.copy()
-        bad = ~np.isfinite(guess) | (q < _NCT_TAIL) | (q > 1.0 - _NCT_TAIL)
+        bad = (~np.isfinite(guess) | (q < _NCT_TAIL) | (q > 1.0 - _NCT_TAIL)
+               | (df > _NCT_BOOST_DF) | (np.abs(nc) > _NCT_BOOST_NC))
         for i in zip(*np.nonzero(bad)) if bad.ndim else ([()] if bad else []):
             qi, dfi, nci = float(q[i]), float(df[i]), float(nc[i])
             if qi <= 0.0 or qi >= 1.0:
@@ -361,19 +377,22 @@ class _nct_gen(type(stats.nct)):
 
             def resid(s_):
                 if log_q is not None:
-                    return float(np.log(_nct_quad_cdf(s_, dfi, ncs))) - log_q
+                    with np.errstate(divide="ignore"):
+                        return float(np.log(_nct_quad_cdf(s_, dfi, ncs))) - log_q
                 return float(-_nct_quad_cdf(-s_, dfi, -ncs)) - (qi - 1.0)
 
             g0 = float(sign * guess[i]) if np.isfinite(guess[i]) else ncs
+            big = np.finfo(float).max
             step = 1.0 + abs(g0)
-            lo, hi = g0 - step, g0 + step
-            while resid(lo) > 0:
-                lo -= step
-                step *= 2.0
+            lo, hi = max(g0 - step, -big), min(g0 + step, big)
+            while resid(lo) > 0 and lo > -big:
+                lo, step = max(lo - step, -big), 2.0 * step
             step = 1.0 + abs(g0)
-            while resid(hi) < 0:
-                hi += step
-                step *= 2.0
+            while resid(hi) < 0 and hi < big:
+                hi, step = min(hi + step, big), 2.0 * step
+            if resid(lo) > 0 or resid(hi) < 0:  # beyond the float range
+                out[i] = sign * (-np.inf if resid(lo) > 0 else np.inf)
+                continue
             out[i] = sign * optimize.brentq(resid, lo, hi, xtol=1e-300, rtol=1e-14)
         return out
 
@@ -403,7 +422,9 @@ def _bn_output_iv(m, x, model):
                 "`m` = 2 gives a two-point law (every in-batch output is exactly +-1): "
                 f"request it alone, not with other batch sizes; got m={m.tolist()!r}.")
     elif x is not None:
-        x = real_array(x, "x")
+        # beyond 1e100 the noncentrality sqrt(m) x and the arguments it meets overflow the
+        # squares in the normal tail; such a law is a point mass far out anyway
+        x = real_array(x, "x", minimum=-_X_MAX, maximum=_X_MAX)
     return m, x, model
 
 
@@ -444,7 +465,8 @@ def bn_output(m, *, x=None, model="in_batch"):
     ------
     TypeError, ValueError
         On a non-integer `m` < 2, an unknown `model` (the message suggests the closest),
-        `x` given with ``model="in_batch"``, a non-finite `x`, or an array `m` mixing 2
+        `x` given with ``model="in_batch"``, a non-finite `x` or one with
+        ``|x| > 1e100``, or an array `m` mixing 2
         with other sizes for the in-batch law.
 
     Notes
