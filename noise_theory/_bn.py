@@ -433,11 +433,24 @@ def scale_moment(m, power, *, ddof=0, eps=0.0):
 
     finite iff :math:`p < m - 1`; e.g. :math:`E[\sigma/\sigma_B] =
     \sqrt{m/2}\,\Gamma((m-2)/2)/\Gamma((m-1)/2)` (m > 2) and
-    :math:`E[\sigma^2/\sigma_B^2] = m/(m-3)` (m > 3). The gamma ratio is evaluated in log
-    space with a Stirling series, so m up to 1e7 neither overflows nor cancels. For
-    :math:`\epsilon > 0` the moment is always finite and is computed by adaptive
-    quadrature against the Gamma density in a standardised log variable centred at the
-    integrand's mode (relative accuracy about 1e-12, also for m = 1e7).
+    :math:`E[\sigma^2/\sigma_B^2] = m/(m-3)` (m > 3). The gamma ratio is evaluated
+    relative to its power law, :math:`\log[\Gamma(k+d)k^{-d}/\Gamma(k)]` by a regrouped
+    Stirling series (never as a difference of two huge log-gammas), so every m the
+    validator accepts (up to 2**63 - 1) is exact to rounding.
+
+    For :math:`\epsilon > 0` the moment is finite,
+    :math:`\theta^{-p/2}\,U(p/2, p/2-k+1, \epsilon/\theta)` (Tricomi's U), and is
+    computed by adaptive quadrature in log space: the log-integrand in
+    :math:`t = \log(\xi/\mu_0)` has a single mode, found by root finding; the line is
+    split where it drops by 2, 10 and 40 either side. This covers the curvature scale
+    :math:`1/\sqrt{k}` of m = 1e18 as well as the plateau of width
+    :math:`|\log\epsilon|` when ``power`` is near m - 1 and eps tiny, where the moment
+    grows like :math:`\epsilon^{(m-1-p)/2}` (p > m - 1) or :math:`\log(1/\epsilon)`
+    (p = m - 1). Measured against mpmath (``hyperu`` at 40 digits) on eps in
+    [1e-300, 1e300], m in {2, ..., 1e7}, powers -4..m + 3 including m - 1 +- 1e-3: worst
+    relative error 5e-12; against the large-m series for m in [1e9, 2**63): 1e-12.
+    For huge ``|power|`` the error grows like ``|power|`` times the float rounding of
+    `power` itself. Worst cost: ~0.1 s per distinct (m, power, ddof, eps).
 
     Examples
     --------

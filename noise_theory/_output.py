@@ -457,9 +457,16 @@ def bn_output(m, *, x=None, model="in_batch"):
         * ``"out_of_batch"`` without `x`: ``t(df=m-1, scale=sqrt((m+1)/(m-1)))``, variance
           :math:`(m+1)/(m-3)`.
 
-        For the t laws the variance is ``inf`` when m <= 3 (the second moment diverges,
-        as for :func:`scale_moment` with power 2); the mean is NaN at m = 2, where it does
-        not exist (Cauchy-type tails, E|output| = inf).
+        For the t laws the raw moment ``moment(n)`` is exact (via the gamma ratio of
+        :func:`scale_moment`) for n < m - 1; for n >= m - 1 it is ``inf`` for even n (it
+        diverges) and NaN for odd n (E|output|^n = inf on both sides: the moment does not
+        exist). Accordingly the variance is ``inf`` when m <= 3, the mean NaN at m = 2,
+        the skewness NaN for m <= 4 and the excess kurtosis ``inf`` for m = 4, 5.
+
+        The noncentral t's cdf/sf are Boost's (scipy) where that is reliable (df <= 1e6,
+        |nc| <= 40, both tails >= 1e-4: ~1e-14 absolute) and otherwise a log-space
+        quadrature (relative error ~1e-12 even at 1e-200; measured against mpmath);
+        ppf/isf are refined on it in the tails; logcdf/logsf follow.
 
     Raises
     ------
