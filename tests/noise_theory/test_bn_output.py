@@ -241,8 +241,9 @@ def test_out_of_batch_broadcasts_over_m_and_x():
     ((4,), dict(x=1.0), ValueError,
      r"^`x` is only used with model='out_of_batch' .*; got x=1\.0\.$"),
     ((4,), dict(x=np.nan, model="out_of_batch"), ValueError,
-     r"^`x` must be a real number; got x=nan\.$"),
-    ((4,), dict(x="a", model="out_of_batch"), TypeError, r"^`x` must be a real number; got x='a'\.$"),
+     r"^`x` must be a real number >= -1e\+100 and <= 1e\+100; got x=nan\.$"),
+    ((4,), dict(x="a", model="out_of_batch"), TypeError,
+     r"^`x` must be a real number >= -1e\+100 and <= 1e\+100; got x='a'\.$"),
     (([2, 4],), {}, ValueError, r"^`m` = 2 gives a two-point law .*; got m=\[2, 4\]\.$"),
 ])
 def test_errors(args, kwargs, exc, msg):
