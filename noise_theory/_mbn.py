@@ -27,6 +27,7 @@ __all__ = [
     "mbn_output_moments",
     "MbnOutputMoments",
     "ema_variance_noise_cdf",
+    "ema_variance_noise_sf",
 ]
 
 
@@ -464,97 +465,183 @@ def mbn_output_moments(m, momentum, *, eps=0.0):
 
 
 # ---------------------------------------------------------------- exact law of the variance noise
-def _log_cf(t, w, tail, nu, scale):
-    """log E exp(i t sum_k w_k xi_k), xi_k = scale * chi2(nu); tail weights to first order."""
-    z = -2j * scale * np.multiply.outer(t, w)
-    return -0.5 * nu * np.log1p(z).sum(axis=-1) + 1j * nu * scale * t * tail
+def _ema_law_iv(x, m, momentum, ddof):
+    x = real_array(x, "x", allow_inf=True)
+    m = integer_array(m, "m", minimum=2)
+    momentum = real_array(momentum, "momentum", minimum=0, maximum=1, max_open=True)
+    ddof = integer_array(ddof, "ddof", minimum=0)
+    if np.any(ddof >= m):
+        raise ValueError(f"`ddof` must be smaller than `m`; got ddof={ddof.tolist()!r}, "
+                         f"m={m.tolist()!r}.")
+    return np.broadcast_arrays(x, m, momentum, ddof)
+
+
+def _ema_law(m, lam, ddof):
+    """The stationary variance noise as a GeometricGammaSum (m, ddof integers, lam float)."""
+    from ._laplace_inversion import GeometricGammaSum
+
+    k, theta = 0.5 * (m - 1.0), 2.0 / (m - ddof)
+    # E X = (m - 1)/(m - ddof) = 1 - (1 - ddof)/(m - ddof), the offset kept separately
+    return GeometricGammaSum(k, (1.0 - lam) * theta, lam, (m - 1.0) / (m - ddof),
+                             mean_minus_one=-(1.0 - ddof) / (m - ddof))
+
+
+def _ema_cdf_sf(x, m, lam, ddof):
+    """(cdf, sf) of the stationary MBN variance noise at the points x (one m, lam, ddof)."""
+    from scipy import special
+
+    cdf = np.where(x > 0, np.nan, 0.0)
+    sf = 1.0 - cdf
+    big = np.isposinf(x)
+    cdf[big], sf[big] = 1.0, 0.0
+    inner = (x > 0) & ~big
+    if not inner.any():
+        return cdf, sf
+    xi = x[inner]
+    if lam == 0.0:  # one batch: Gamma((m-1)/2, scale 2/(m - ddof)) exactly
+        k, theta = 0.5 * (m - 1.0), 2.0 / (m - ddof)
+        cdf[inner], sf[inner] = special.gammainc(k, xi / theta), special.gammaincc(k, xi / theta)
+        return cdf, sf
+    law = _ema_law(m, lam, ddof)
+    lower = xi <= law.mean
+    lo, up = np.empty(xi.shape), np.empty(xi.shape)
+    with np.errstate(under="ignore"):
+        lo[lower] = np.exp(law.log_tail(xi[lower], upper=False))
+        up[~lower] = np.exp(law.log_tail(xi[~lower], upper=True))
+    lo[~lower], up[lower] = 1.0 - up[~lower], 1.0 - lo[lower]
+    cdf[inner], sf[inner] = np.clip(lo, 0.0, 1.0), np.clip(up, 0.0, 1.0)
+    return cdf, sf
+
+
+def _ema_cdf_sf_broadcast(x, m, momentum, ddof):
+    x, m, lam, ddof = _ema_law_iv(x, m, momentum, ddof)
+    cdf, sf = np.empty(x.shape), np.empty(x.shape)
+    if x.size:
+        mf, lf, df, xf = m.ravel(), lam.ravel(), ddof.ravel(), x.ravel()
+        keys = np.stack([mf.astype(float), lf, df.astype(float)], 1)
+        _, first, inv = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+        inv = inv.ravel()
+        cf, sff = cdf.reshape(-1), sf.reshape(-1)
+        for g, i0 in enumerate(first):
+            sel = np.flatnonzero(inv == g)
+            c, s_ = _ema_cdf_sf(xf[sel], int(mf[i0]), float(lf[i0]), int(df[i0]))
+            cf[sel], sff[sel] = c, s_
+    return _scalar_or_array(cdf), _scalar_or_array(sf)
 
 
 def ema_variance_noise_cdf(x, m, momentum, *, ddof=0):
-    r"""Exact CDF of the stationary MBN variance noise (numerical Fourier inversion).
+    r"""Exact CDF of the stationary MBN variance noise (Laplace inversion).
 
     Parameters
     ----------
     x : float or array_like
-        Points at which to evaluate the CDF.
-    m : int
+        Points at which to evaluate the CDF (any real; ``x <= 0`` gives 0, ``+inf`` 1).
+    m : int or array_like of int
         Batch size, ``m >= 2``.
-    momentum : float
+    momentum : float or array_like
         Weight on history (lambda), ``0 <= momentum < 1``.
-    ddof : int, optional
-        The batch variance divides by ``m - ddof``.
+    ddof : int or array_like of int, optional
+        The batch variance divides by ``m - ddof`` (``0 <= ddof < m``).
 
     Returns
     -------
     float or ndarray
-        :math:`P(\xi_\sigma^{MBN} \le x)`, shape of `x`, accurate to about 1e-9.
+        :math:`P(\xi_\sigma^{MBN} \le x)`, broadcast over `x`, `m`, `momentum` and `ddof`
+        (numpy rules: the output has the broadcast shape; a float if all are scalars).
 
     Raises
     ------
-    ValueError
-        For invalid arguments, and when the characteristic function decays too slowly for
-        the inversion (small `momentum` at small `m`, e.g. ``m=2, momentum=0.1``: the law
-        is then close to the exact Gamma law of ``momentum=0``, see
-        :func:`variance_noise`).
+    TypeError, ValueError
+        For invalid arguments (NaN `x`, `m` not an integer >= 2, `momentum` outside
+        ``[0, 1)``, `ddof` not in ``[0, m)``).
+
+    See Also
+    --------
+    ema_variance_noise_sf : the survival function, accurate in the upper tail.
+    ema_variance_noise : exact moments and the moment-matched Gamma approximation.
 
     Notes
     -----
-    :math:`\xi_\sigma^{MBN} = \sum_{k\ge0} w_k \xi_k`, :math:`w_k = (1-\lambda)\lambda^k`,
-    :math:`\xi_k \sim \chi^2_{m-1}/(m-\mathrm{ddof})` independent, has characteristic function
-    :math:`\varphi(t) = \prod_k (1 - 2itw_k/(m-\mathrm{ddof}))^{-(m-1)/2}`. The CDF is the
-    Gil-Pelaez integral :math:`F(x) = \frac12 - \frac1\pi\int_0^\infty
-    \mathrm{Im}[e^{-itx}\varphi(t)]/t\,dt`, evaluated by the midpoint rule of Davies (1973)
-    with step :math:`2\pi/L`; its aliasing error is below :math:`P(X > L - x)`, and `L` is
-    chosen so that this is negligible. ``momentum = 0`` returns the exact Gamma CDF. Compare
-    with :attr:`EmaVarianceNoise.approx_gamma` to measure the Gamma approximation.
+    :math:`X = \xi_\sigma^{MBN} = \sum_{j\ge0} c_j G_j`, :math:`c_j = (1-\lambda)\lambda^j
+    \theta`, :math:`\theta = 2/(m-\mathrm{ddof})`, :math:`G_j \sim \mathrm{Gamma}(k, 1)`,
+    :math:`k = (m-1)/2`, independent, has the Laplace transform
+    :math:`L(s) = \prod_j (1 + c_j s)^{-k}`. Its logarithm is
+    :math:`-s\,EX - k\sum_j \phi(c_j s)`, :math:`\phi(w) = \log(1+w) - w`: the terms with
+    :math:`|c_j s| > 1/2` are summed directly (at most ``2**16``; as ``momentum -> 1`` the
+    relevant :math:`|c_j s|` shrink like :math:`\sqrt{1-\lambda}`, so there are none), the
+    rest exactly by the power series :math:`\sum_{n\ge2} (-1)^{n+1} w^n / (n(1-\lambda^n))`
+    at the first remaining :math:`w`, cut where its remainder bound
+    :math:`k|w|^{N+1}/((N+1)(1-\lambda^{N+1})(1-|w|))` is below ``1e-18``. The cost does
+    not grow with :math:`1/(1-\lambda)` or `m`.
 
-    References
-    ----------
-    R. B. Davies, "Numerical inversion of a characteristic function", Biometrika 60 (1973).
+    The lower tail is :math:`F(x) = \frac1{2\pi i}\int L(s) e^{sx} ds/s` and the upper tail
+    :math:`1 - F(x) = -\frac1{2\pi i}\int L(s)e^{sx}ds/s`, on contours crossing the real
+    axis at :math:`s_0 > 0` and at :math:`s_0 \in (-1/c_0, 0)`, the saddle points of
+    :math:`\psi(s) = \log L(s) + sx - \log|s|`. The contour is the parabola
+    :math:`s_0 + \mu(2iu - u^2)`, :math:`\mu = 1/(2\sqrt{\psi''(s_0)})`, which bends
+    around the cut :math:`s \le -1/c_0` into the left half-plane (a saddle-point-centred
+    relative of Talbot's contour); the integral is the trapezoidal rule in `u`, with a
+    step set by the distance of the pole at 0 and the size of the tail. All terms are
+    scaled by :math:`e^{\psi(s_0)}`, so the tail that is computed (the lower one for
+    :math:`x \le EX`, the upper one above) has *relative* accuracy: against mpmath (Talbot
+    inversion at 50 digits, and the exact partial-fraction sum at ``m = 3``) the relative
+    error is below ``1e-11`` (typically ``1e-14``) for tails down to ``1e-300``; the other
+    one is ``1 - tail`` (absolute error ~ ``1e-16``). Use :func:`ema_variance_noise_sf`
+    for the upper tail. Tails below about ``1e-308`` underflow to 0 (beyond the term cap
+    by Chernoff's bound, which is checked). ``momentum = 0`` is the Gamma law itself
+    (``scipy.special.gammainc``).
+
+    Cost, for every accepted input: about 10-100 ms per point (one saddle point, 50-3000
+    contour points each a sum of at most a few hundred terms) and a few tens of MB.
 
     Examples
     --------
     >>> from noise_theory import ema_variance_noise_cdf
     >>> round(float(ema_variance_noise_cdf(0.75, 4, 0.9)), 4)
     0.5329
+    >>> ema_variance_noise_cdf([0.5, 0.75], 4, [[0.5], [0.9]]).shape
+    (2, 2)
     """
-    m, momentum = _m_momentum_iv(m, momentum)
-    if m.ndim or momentum.ndim:
-        raise ValueError(f"`m` and `momentum` must be scalars; got m={m.tolist()!r}, "
-                         f"momentum={momentum.tolist()!r}.")
-    x = real_array(x, "x")
-    m, lam = int(m), float(momentum)
-    law = variance_noise(m, ddof=ddof)
-    if lam == 0.0:
-        return _scalar_or_array(law.cdf(x))
-    nu, scale = m - 1.0, 1.0 / (m - ddof)
-    w, tail = _log_mgf_terms(lam, m)
-    mean, sd = (m - 1.0) * scale, np.sqrt(_ema_factor(lam) * 2.0 * nu) * scale
-    # window length: the law above L - x is negligible (Chernoff bound on the right tail
-    # of a chi-square mixture, dominated by its largest weight w_0)
-    xmax = float(np.max(x, initial=0.0))
-    span = max(mean + 60.0 * sd, 80.0 * w[0] * scale * max(nu, 1.0))
-    L = xmax + span
-    delta = 2.0 * np.pi / L
-    # truncation: stop where |phi(t)| / t is below 1e-15
-    k_max = 64
-    while True:
-        t_end = (k_max + 0.5) * delta
-        if _log_cf(np.array([t_end]), w, tail, nu, scale).real[0] - np.log(t_end) < -36.0:
-            break
-        k_max *= 2
-        if k_max > 1 << 20:
-            raise ValueError(f"the characteristic function decays too slowly to invert at "
-                             f"m={m}, momentum={lam!r}: use a larger `momentum` (the law at "
-                             f"momentum 0 is the exact Gamma law).")
-    t = (np.arange(k_max) + 0.5) * delta
-    phi = np.exp(_log_cf(t, w, tail, nu, scale)) / (np.arange(k_max) + 0.5)
-    xs = np.atleast_1d(x).ravel()
-    cdf = np.empty(xs.size)
-    step = max(1, (1 << 22) // k_max)  # bounded memory: a few MB per chunk of x
-    for i in range(0, xs.size, step):
-        tx = np.multiply.outer(xs[i:i + step], t)
-        # Im[exp(-itx) phi] = cos(tx) Im(phi) - sin(tx) Re(phi)
-        cdf[i:i + step] = 0.5 - (np.cos(tx) @ phi.imag - np.sin(tx) @ phi.real) / np.pi
-    cdf = np.clip(cdf, 0.0, 1.0).reshape(np.shape(x))
-    return _scalar_or_array(np.where(np.asarray(x) <= 0, 0.0, cdf))
+    return _ema_cdf_sf_broadcast(x, m, momentum, ddof)[0]
+
+
+def ema_variance_noise_sf(x, m, momentum, *, ddof=0):
+    r"""Survival function ``P(xi > x)`` of the stationary MBN variance noise.
+
+    The same computation as :func:`ema_variance_noise_cdf`, returning the complement,
+    which keeps its relative accuracy in the upper tail where ``1 - cdf`` loses digits.
+
+    Parameters
+    ----------
+    x : float or array_like
+        Points (any real; ``x <= 0`` gives 1, ``+inf`` 0).
+    m : int or array_like of int
+        Batch size, ``m >= 2``.
+    momentum : float or array_like
+        Weight on history (lambda), ``0 <= momentum < 1``.
+    ddof : int or array_like of int, optional
+        The batch variance divides by ``m - ddof``.
+
+    Returns
+    -------
+    float or ndarray
+        :math:`P(\xi_\sigma^{MBN} > x)`, broadcast over the arguments.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For invalid arguments, as :func:`ema_variance_noise_cdf`.
+
+    Notes
+    -----
+    Method, accuracy and cost: see :func:`ema_variance_noise_cdf`. At ``momentum = 0``
+    this is ``scipy.special.gammaincc``.
+
+    Examples
+    --------
+    >>> from noise_theory._mbn import ema_variance_noise_sf
+    >>> p = float(ema_variance_noise_sf(3.0, 4, 0.9))
+    >>> 0 < p < 1e-12
+    True
+    """
+    return _ema_cdf_sf_broadcast(x, m, momentum, ddof)[1]
