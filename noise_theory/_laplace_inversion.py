@@ -54,7 +54,11 @@ class GeometricGammaSum:
         # when E X rounds to 1 (huge batch sizes)
         self.mean_m1 = float(mean - 1.0 if mean_minus_one is None else mean_minus_one)
         self.delta = 1.0 - self.lam  # exact for lam in [1/2, 1) (Sterbenz), else correctly rounded
-        self.ell = np.log1p(-self.delta) if self.lam > 0 else -np.inf  # log(lam)
+        # log(lam): log1p(-delta) keeps the digits of lam near 1, log(lam) those of tiny lam
+        if self.lam == 0:
+            self.ell = -np.inf
+        else:
+            self.ell = np.log1p(-self.delta) if self.lam >= 0.5 else np.log(self.lam)
         # series coefficients c_n = (-1)^(n+1) / (n (1 - lam^n)), n = 2..N
         n_max = 2
         while True:
@@ -78,11 +82,13 @@ class GeometricGammaSum:
         j = np.where(absz > R0, np.maximum(j, 1.0), 0.0)
         return np.minimum(j, J_CAP + 1).astype(np.int64)
 
-    def sums(self, z, opz, derivatives=False):
+    def sums(self, z, opz, derivatives=False, raw=False):
         """F(z) (and z F'(z), z^2 F''(z) if asked) at points z with 1 + z = opz (accurate).
 
         Returns (F, zF1, z2F2, capped): `capped` marks points that need more than J_CAP
-        leading terms (their values are then not computed and set to nan).
+        leading terms (their values are then not computed and set to nan). With
+        ``raw=True`` the first value is ``sum_j log(1 + z lam^j)`` instead of F (no
+        cancellation between the logs and the linear terms at large z).
         """
         z = np.asarray(z)
         opz = np.asarray(opz)
@@ -108,17 +114,21 @@ class GeometricGammaSum:
                 active = np.arange(j0, j0 + js.size)[None, :] < J[idx, None]
                 wj = z[idx, None] * lamj
                 opwj = opz[idx, None] * lamj + om  # 1 + z lam^j without cancellation
-                F[idx] += np.where(active, np.log(opwj) - wj, 0.0).sum(axis=1)
+                term = np.log(opwj) if raw else np.log(opwj) - wj
+                F[idx] += np.where(active, term, 0.0).sum(axis=1)
                 if derivatives:
                     q = wj / opwj
                     F1[idx] += np.where(active, q - wj, 0.0).sum(axis=1)
                     F2[idx] += np.where(active, -q * q, 0.0).sum(axis=1)
         w = z * (np.exp(J * self.ell) if self.lam > 0 else (J == 0))
+        w = np.where(capped, 0.0, w)  # capped points: values set to nan below
         # tail: Horner for sum_n c_n w^n, n = 2..N
         acc = np.zeros(z.shape, dtype)
         for c in self.coef[::-1]:
             acc = acc * w + c
         F += acc * w * w
+        if raw:
+            F += w / self.delta
         if derivatives:
             acc1 = np.zeros(z.shape, dtype)
             acc2 = np.zeros(z.shape, dtype)
@@ -133,6 +143,25 @@ class GeometricGammaSum:
                 F1[capped] = np.nan
                 F2[capped] = np.nan
         return F, F1, F2, capped
+
+    def third(self, z, opz):
+        """z^3 F'''(z) at real points z (for the bend of the contour)."""
+        z = np.asarray(z, dtype=float).ravel()
+        opz = np.asarray(opz, dtype=float).ravel()
+        # w^3 phi'''(w) = 2 w^3/(1+w)^3 = 2 q^3: leading terms direct, the tail by the series
+        J = np.minimum(self.leading_count(np.abs(z)), J_CAP)
+        out = np.zeros(z.shape)
+        for i in np.flatnonzero(J > 0):
+            js = np.arange(J[i], dtype=float)
+            lamj = np.exp(js * self.ell) if self.lam > 0 else np.ones(1)
+            om = -np.expm1(js * self.ell) if self.lam > 0 else np.zeros(1)
+            q = z[i] * lamj / (opz[i] * lamj + om)
+            out[i] = 2.0 * (q**3).sum()
+        w = z * (np.exp(J * self.ell) if self.lam > 0 else (J == 0))
+        acc = np.zeros(z.shape)
+        for c, n in zip(self.coef[::-1], self.n[::-1]):
+            acc = acc * w + n * (n - 1) * (n - 2) * c
+        return out + acc * w * w
 
     def log_laplace_centered(self, s, opz=None):
         """log L(s) + s E X = -k F(c0 s) (exact up to the stated truncation)."""
@@ -212,29 +241,54 @@ class GeometricGammaSum:
         out = np.full(x.shape, -np.inf)
         if x.size == 0:
             return out
-        if upper:
-            s0, opz0, edge = self.saddle_upper(x)
-        else:
-            s0, opz0, edge = self.saddle_lower(x)
-        xm = self._centred(x)
-        z0 = self.c0 * s0
-        F0, _, F2, cap0 = self.sums(z0, opz0, derivatives=True)
-        E0 = -self.k * F0 + s0 * xm
-        if np.any(edge):
-            # Chernoff bound at s0 (a valid point): P <= exp(E0 + log|...|) with E0 computed
-            # from the capped-at-edge s0; it must be negligible
-            if np.any(~np.isfinite(E0[edge])) or np.any(E0[edge] > _UNDERFLOW):
-                raise RuntimeError("tail beyond the term cap is not negligible")  # pragma: no cover
-        ok = ~edge
-        idx = np.flatnonzero(ok)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            if upper:
+                s0, opz0, edge = self.saddle_upper(x)
+            else:
+                s0, opz0, edge = self.saddle_lower(x)
+            xm = self._centred(x)
+            z0 = self.c0 * s0
+            F0, _, F2, _ = self.sums(z0, opz0, derivatives=True)
+            R0_, _, _, _ = self.sums(z0, opz0, raw=True)
+            # two forms of psi(s0) = log L(s0) + s0 x: centred -k F + s (x - EX), or raw
+            # -k sum log(1 + c_j s) + s x; each loses digits to cancellation in a different
+            # regime (raw: |z| small and lam near 1; centred: |z| large), so take the one
+            # whose terms are smaller
+            E_c = -self.k * F0 + s0 * xm
+            E_r = -self.k * R0_ + s0 * x
+            use_raw = (self.k * np.abs(R0_) + np.abs(s0 * x)
+                       < self.k * np.abs(F0) + np.abs(s0 * xm))
+            E0 = np.where(use_raw, E_r, E_c)
+        # Chernoff: P <= exp(psi(s0) without the log|s| term) = exp(E0) at any valid s0
+        # (also at the term cap, where the bound is below exp(1 - 0.07 k 2**16)): below
+        # exp(-760) the tail is 0 in double precision
+        negligible = ~(E0 > _UNDERFLOW)  # also nan (overflowing terms: astronomically far)
+        if np.any(edge & ~negligible):  # pragma: no cover - excluded by the bound above
+            raise RuntimeError("tail beyond the term cap is not negligible")
+        idx = np.flatnonzero(~negligible & ~edge)
         if idx.size == 0:
             return out
-        s0, opz0, E0, xm = s0[idx], opz0[idx], E0[idx], xm[idx]
-        mu = np.abs(s0) / (2.0 * np.sqrt(1.0 - self.k * F2[idx]))
-        # step: the pole of 1/s lies at distance d >= 1 (lower) or sqrt(3) - 1 (upper) from
-        # the real u axis and has residue ~ 1/P relative to the saddle scale, so the
-        # trapezoidal error is ~ exp(-2 pi d / h) / P: take h = 2 pi d / (|log P| + 40)
-        d = np.sqrt(1.0 + np.abs(s0) / mu) - 1.0 if upper else np.ones(idx.size)
+        s0, opz0, E0, xm, xx = s0[idx], opz0[idx], E0[idx], xm[idx], x[idx]
+        use_raw, z0 = use_raw[idx], z0[idx]
+        # psi(s) = log L(s) + s x - log|s|: psi'' = A / s0^2, (log L)''' = -k F3 / s0^3
+        A = 1.0 - self.k * F2[idx]
+        F3 = self.third(z0, opz0)
+        mu = np.abs(s0) / (2.0 * np.sqrt(A))
+        # bend: the steepest-descent path of log L(s) + s x through s0 is
+        # s0 + i y + (log L)'''/(6 psi'') y^2 + ..., i.e. s0 + mu (2 i u - beta u^2) with
+        # beta = -(2/3) (log L)''' mu / psi'' = k |F3| / (3 A^1.5) (about 2/(3 sqrt k) for
+        # one Gamma term; -> 0 for a near-normal law, large m, where a stronger bend would
+        # climb the growing Gaussian-like transform)
+        beta = np.clip(self.k * np.abs(F3) / (3.0 * A**1.5), 1e-6, 1.0)
+        # step: the pole of 1/s lies at distance d from the real u axis and has residue
+        # ~ 1/P relative to the saddle scale, so the trapezoidal error is ~ exp(-2 pi d/h)/P:
+        # h = 2 pi d / (|log P| + 40); d >= 1 (lower tail), >= sqrt(3) - 1 (upper tail)
+        r = 2.0 * np.sqrt(A)  # |s0| / mu
+        if upper:
+            d = (np.sqrt(1.0 + beta * r) - 1.0) / beta
+        else:
+            d = np.where(beta * r < 1.0, (1.0 - np.sqrt(np.maximum(1.0 - beta * r, 0.0))) / beta,
+                         1.0 / beta)
         d = np.minimum(d, 1.0)
         h = np.minimum(H_MAX, 2.0 * np.pi * d / (np.abs(E0) + 40.0))
         total = np.zeros(idx.size)
@@ -243,16 +297,25 @@ class GeometricGammaSum:
         for b in range(_MAX_BLOCKS):
             a = np.flatnonzero(active)
             u = (np.arange(_BLOCK) + b * _BLOCK)[None, :] * h[a, None]
-            shift = mu[a, None] * (2j * u - u * u)
+            shift = mu[a, None] * (2j * u - beta[a, None] * u * u)
             s = s0[a, None] + shift
             opz = opz0[a, None] + self.c0 * shift
-            F, _, _, cap = self.sums(self.c0 * s, opz)
-            F = F.reshape(s.shape)
-            cap = cap.reshape(s.shape)
+            ra = use_raw[a]
+            expo = np.empty(s.shape, complex)
+            cap = np.zeros(s.shape, bool)
             with np.errstate(over="ignore", under="ignore", invalid="ignore"):
-                expo = -self.k * F + s * xm[a, None] - E0[a, None]
-                g = np.exp(expo) * (2.0 * mu[a, None] * (1j - u)) / s
-            g = np.where(cap, np.nan, g)
+                if np.any(ra):
+                    F, _, _, c = self.sums(self.c0 * s[ra], opz[ra], raw=True)
+                    expo[ra] = -self.k * F.reshape(-1, _BLOCK) + s[ra] * xx[a][ra, None]
+                    cap[ra] = c.reshape(-1, _BLOCK)
+                if np.any(~ra):
+                    F, _, _, c = self.sums(self.c0 * s[~ra], opz[~ra])
+                    expo[~ra] = -self.k * F.reshape(-1, _BLOCK) + s[~ra] * xm[a][~ra, None]
+                    cap[~ra] = c.reshape(-1, _BLOCK)
+                expo -= E0[a, None]
+                g = np.exp(expo) * (2.0 * mu[a, None] * (1j - beta[a, None] * u)) / s
+            if np.any(cap) or np.any(np.isnan(g)):  # pragma: no cover
+                raise RuntimeError("contour reached the term cap")
             if b == 0:
                 g0 = np.abs(g[:, 0])
                 weights = np.ones(_BLOCK)
@@ -260,10 +323,8 @@ class GeometricGammaSum:
             else:
                 weights = np.ones(_BLOCK)
             total[a] += (g.imag * weights).sum(axis=1)
-            small = np.nanmax(np.abs(g), axis=1) < _NEGLIGIBLE * g0[a] if b else np.zeros(a.size, bool)
-            if np.any(np.isnan(g)):
-                raise RuntimeError("contour reached the term cap")  # pragma: no cover
-            active[a[small]] = False
+            if b:
+                active[a[np.abs(g).max(axis=1) < _NEGLIGIBLE * g0[a]]] = False
             if not active.any():
                 break
         else:  # pragma: no cover - guarded by tests over the domain

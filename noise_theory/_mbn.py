@@ -261,6 +261,9 @@ def _noise_trajectory_iv(m, momenta, ddof, start):
         raise ValueError(f"`momenta` must be a scalar or a 1-D array of per-step momenta; "
                          f"got shape {momenta.shape}.")
     momenta = np.atleast_1d(momenta).copy()
+    if momenta.size == 0:
+        raise ValueError("`momenta` must be a non-empty scalar or 1-D array of per-step "
+                         "momenta; got an empty array.")
     start = choice(start, "start", ("batch", "fixed"))
     return m, momenta, ddof, start
 
@@ -362,40 +365,49 @@ class MbnOutputMoments:
     var: float | np.ndarray
 
 
-def _log_mgf_terms(momentum, m):
-    """Weights w_k = (1-lambda) lambda^k, k >= 0, until they no longer matter, and the tail."""
-    if momentum == 0.0:
-        return np.array([1.0]), 0.0
-    n = int(np.ceil(np.log(1e-13) / np.log(momentum))) + 1
-    w = (1.0 - momentum) * momentum ** np.arange(n)
-    tail = (1.0 - momentum) * momentum**n / (1.0 - momentum)  # sum of the remaining w_k
-    return w, tail
-
-
 def _output_second_moment(m, momentum, eps):
-    from scipy import integrate
+    """E z^2 = int_0^inf (a + B/(1 + c0 s)) e^(-s eps) L(s) ds (scalar arguments).
 
-    nu = 0.5 * (m - 1.0)
-    w, tail = _log_mgf_terms(momentum, m)
-    c = 2.0 / m
-
-    def log_laplace(s):
-        # log E exp(-s D^2), D^2 = sum_k w_k xi_k, xi_k ~ chi2(m-1)/m; the tail of tiny
-        # weights contributes -nu * c * s * sum(w_tail) to first order.
-        return -nu * (np.log1p(c * s * w).sum() + c * s * tail) - s * eps
-
-    def inv_d2(s):  # integrand of E[1/(D^2 + eps)]
-        return np.exp(log_laplace(s))
-
-    def own_share(s):  # integrand of E[xi_0/(D^2 + eps)]
-        return (m - 1.0) / m * np.exp(log_laplace(s) - np.log1p(c * s * w[0]))
-
-    opts = dict(limit=200, epsabs=0.0, epsrel=1e-10)
-    second = integrate.quad(own_share, 0.0, np.inf, **opts)[0]
-    if momentum == 0.0:
-        return second  # the history term below has weight 0
+    L(s) = E exp(-s D^2) is evaluated by :class:`GeometricGammaSum` (cost independent of
+    1/(1 - momentum)). With s = v / (E D^2 + eps) the integrand is O(e^-v) or slower; the
+    integral over v in (0, inf) is the exp-sinh rule v = exp(pi/2 sinh t), step halved
+    until two estimates agree to 1e-13 relative (vectorised: one evaluation per level).
+    """
+    law = _ema_law(m, momentum, 0)
+    k, c0 = law.k, law.c0
+    scale = law.mean + eps
     a = 2.0 * momentum**2 / ((1.0 + momentum) * m)
-    return a * integrate.quad(inv_d2, 0.0, np.inf, **opts)[0] + second
+    b = (m - 1.0) / m
+
+    def f(t):
+        with np.errstate(over="ignore", under="ignore"):
+            v = np.exp(0.5 * np.pi * np.sinh(t))
+            dv = v * 0.5 * np.pi * np.cosh(t)
+        v, dv = np.minimum(v, 1e300), np.minimum(dv, 1e300)
+        z = c0 * v / scale
+        logs, _, _, capped = law.sums(z, 1.0 + z, raw=True)  # sum_j log(1 + c_j s)
+        with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+            # log L(s) - s eps = -s eps - k sum_j log(1 + c_j s): all terms <= 0, no
+            # cancellation at large s
+            expo = -(v / scale) * eps - k * logs
+            out = (a + b / (1.0 + z)) * np.exp(expo) * dv / scale
+        # capped: L(s) <= (1 + 1/2)^(-k 2**16), nothing left to integrate
+        return np.where(capped | (v >= 1e300), 0.0, out)
+
+    t_max = 6.5  # v from exp(-pi/2 sinh 6.5) ~ 1e-227 to 1e+227
+    h = 0.25
+    t = np.arange(-t_max, t_max + h / 2, h)
+    total = f(t).sum()
+    est = total * h
+    for _ in range(8):
+        h /= 2.0
+        t = np.arange(-t_max + h, t_max, 2 * h)
+        total += f(t).sum()
+        new = total * h
+        if abs(new - est) <= 1e-13 * abs(new):
+            return new
+        est = new
+    return est  # pragma: no cover - converges by level 4-6 over the domain
 
 
 def mbn_output_moments(m, momentum, *, eps=0.0):
