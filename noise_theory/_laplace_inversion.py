@@ -87,8 +87,9 @@ class GeometricGammaSum:
 
         Returns (F, zF1, z2F2, capped): `capped` marks points that need more than J_CAP
         leading terms (their values are then not computed and set to nan). With
-        ``raw=True`` the first value is ``sum_j log(1 + z lam^j)`` instead of F (no
-        cancellation between the logs and the linear terms at large z).
+        ``raw=True`` the first value is ``sum_j log(1 + z lam^j)`` instead of F and the
+        second ``sum_j q_j``, ``q = w/(1+w)``, instead of ``z F'`` (no cancellation between
+        the logs and the linear terms at large z).
         """
         z = np.asarray(z)
         opz = np.asarray(opz)
@@ -118,7 +119,7 @@ class GeometricGammaSum:
                 F[idx] += np.where(active, term, 0.0).sum(axis=1)
                 if derivatives:
                     q = wj / opwj
-                    F1[idx] += np.where(active, q - wj, 0.0).sum(axis=1)
+                    F1[idx] += np.where(active, q if raw else q - wj, 0.0).sum(axis=1)
                     F2[idx] += np.where(active, -q * q, 0.0).sum(axis=1)
         w = z * (np.exp(J * self.ell) if self.lam > 0 else (J == 0))
         w = np.where(capped, 0.0, w)  # capped points: values set to nan below
@@ -137,6 +138,8 @@ class GeometricGammaSum:
                 acc2 = acc2 * w + n * (n - 1) * c
             F1 += acc1 * w * w
             F2 += acc2 * w * w
+            if raw:
+                F1 += w / self.delta
         if np.any(capped):
             F[capped] = np.nan
             if derivatives:
@@ -173,41 +176,58 @@ class GeometricGammaSum:
     def _centred(self, x):
         return (x - 1.0) - self.mean_m1
 
-    def _g_lower(self, s, xm):
+    def _g_lower(self, s, xm, x):
         z = self.c0 * s
         with np.errstate(over="ignore", invalid="ignore"):
+            # G = s (x - EX) - 1 - k z F'(z) = s x - 1 - k sum_j q_j: the first form for
+            # |z| <= 1, the second (no cancellation of s EX) beyond
             _, F1, _, capped = self.sums(z, 1.0 + z, derivatives=True)
-            return s * xm - 1.0 - self.k * F1, capped
+            g = s * xm - 1.0 - self.k * F1
+            big = np.abs(z) > 1.0
+            if np.any(big):
+                _, Q, _, _ = self.sums(z[big], 1.0 + z[big], derivatives=True, raw=True)
+                g[big] = s[big] * x[big] - 1.0 - self.k * Q
+            return g, capped
 
     def saddle_lower(self, x):
-        """s0 > 0 with s (K'(s) + x) = 1 for each x (bisection in log s), and a cap flag."""
+        """s0 > 0 with s (K'(s) + x) = 1 for each x (bisection in log s), and two flags.
+
+        `edge`: the root is at or beyond the term cap; `overflow`: beyond c0 s = 1e300
+        (x below about c0 1e-300). In both cases s0 is the last point below the root.
+        """
         xm = self._centred(x)
-        lo = np.log(1.0 / x)  # G(1/x) < 0
+        t_max = np.log(1e300 / self.c0)
+        lo = np.minimum(np.log(1.0 / x), t_max)  # G(1/x) < 0
         step = np.full(x.shape, 1.0)
-        hi = lo + step
-        capped = np.zeros(x.shape, bool)
-        todo = np.ones(x.shape, bool)
-        for _ in range(200):  # expand: G(e^hi) > 0 or the cap is reached
-            g, cap = self._g_lower(np.exp(hi[todo]), xm[todo])
-            sub = np.flatnonzero(todo)
-            capped[sub[cap]] = True
-            done = cap | (g > 0)
-            lo[sub[~done]] = hi[sub[~done]]
-            step[sub[~done]] *= 2.0
-            hi[sub[~done]] += step[sub[~done]]
-            todo[sub[done]] = False
+        hi = np.minimum(lo + step, t_max)
+        overflow = np.zeros(x.shape, bool)
+        todo = lo < t_max
+        overflow[~todo] = True
+        for _ in range(200):  # expand: G(e^hi) > 0, or the cap or c0 s = 1e300 is reached
             if not todo.any():
                 break
+            sub = np.flatnonzero(todo)
+            g, cap = self._g_lower(np.exp(hi[sub]), xm[sub], x[sub])
+            done = cap | (g > 0)
+            stuck = ~done & (hi[sub] >= t_max)
+            overflow[sub[stuck]] = True
+            done |= stuck
+            grow = sub[~done]
+            lo[grow] = hi[grow]
+            step[grow] *= 2.0
+            hi[grow] = np.minimum(hi[grow] + step[grow], t_max)
+            todo[sub[done]] = False
+        hi = np.where(overflow, lo, hi)
         for _ in range(60):
             mid = 0.5 * (lo + hi)
-            g, cap = self._g_lower(np.exp(mid), xm)
+            g, cap = self._g_lower(np.exp(mid), xm, x)
             pos = cap | (g > 0)
             hi = np.where(pos, mid, hi)
             lo = np.where(pos, lo, mid)
         s0 = np.exp(lo)  # the G <= 0 side: never capped
         z_hi = self.c0 * np.exp(hi)
         edge = self.sums(z_hi, 1.0 + z_hi)[3]  # the root is at or beyond the term cap
-        return s0, 1.0 + self.c0 * s0, edge
+        return s0, 1.0 + self.c0 * s0, edge, overflow
 
     def saddle_upper(self, x):
         """s0 in (-1/c0, 0) with s (K'(s) + x) = 1 (bisection in logit(-c0 s))."""
@@ -244,8 +264,9 @@ class GeometricGammaSum:
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             if upper:
                 s0, opz0, edge = self.saddle_upper(x)
+                overflow = np.zeros(x.shape, bool)
             else:
-                s0, opz0, edge = self.saddle_lower(x)
+                s0, opz0, edge, overflow = self.saddle_lower(x)
             xm = self._centred(x)
             z0 = self.c0 * s0
             F0, _, F2, _ = self.sums(z0, opz0, derivatives=True)
@@ -265,6 +286,12 @@ class GeometricGammaSum:
         negligible = ~(E0 > _UNDERFLOW)  # also nan (overflowing terms: astronomically far)
         if np.any(edge & ~negligible):  # pragma: no cover - excluded by the bound above
             raise RuntimeError("tail beyond the term cap is not negligible")
+        if np.any(overflow & ~negligible):
+            bad = x[overflow & ~negligible][0]
+            raise ValueError(f"`x` is too small to evaluate the lower tail at x={bad!r}: its "
+                             f"saddle point overflows (x below about {self.c0:.3g} * 1e-300 "
+                             f"with a non-negligible tail, possible only for tiny momentum).")
+        edge = edge | overflow
         idx = np.flatnonzero(~negligible & ~edge)
         if idx.size == 0:
             return out
