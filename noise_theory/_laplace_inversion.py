@@ -43,6 +43,7 @@ _BLOCK = 16  # contour points per block (the contour is extended block by block)
 _MAX_BLOCKS = 400
 _NEGLIGIBLE = 1e-19  # stop the contour where |integrand| < this * |integrand at u = 0|
 _UNDERFLOW = -760.0  # log-probabilities below this are 0 in double precision
+_MARGIN = 40.0  # -log of the target relative discretisation error
 
 
 class GeometricGammaSum:
@@ -102,8 +103,12 @@ class GeometricGammaSum:
         F = np.zeros(z.shape, dtype)
         F1 = np.zeros(z.shape, dtype) if derivatives else None
         F2 = np.zeros(z.shape, dtype) if derivatives else None
-        idx = np.flatnonzero(J > 0)
-        if idx.size:
+        idx_all = np.flatnonzero(J > 0)
+        # points in groups of similar J (within a factor 2), so that the masked blocks below
+        # waste at most half of their work
+        groups = np.floor(np.log2(np.maximum(J[idx_all], 1))).astype(int)
+        for grp in np.unique(groups):
+            idx = idx_all[groups == grp]
             jmax = int(J[idx].max())
             chunk = max(1, (1 << 20) // max(idx.size, 1))  # ~ 16 MB of complex work arrays
             for j0 in range(0, jmax, chunk):
@@ -307,17 +312,25 @@ class GeometricGammaSum:
         # one Gamma term; -> 0 for a near-normal law, large m, where a stronger bend would
         # climb the growing Gaussian-like transform)
         beta = np.clip(self.k * np.abs(F3) / (3.0 * A**1.5), 1e-6, 1.0)
-        # step: the pole of 1/s lies at distance d from the real u axis and has residue
-        # ~ 1/P relative to the saddle scale, so the trapezoidal error is ~ exp(-2 pi d/h)/P:
-        # h = 2 pi d / (|log P| + 40); d >= 1 (lower tail), >= sqrt(3) - 1 (upper tail)
+        # step: the trapezoidal error is ~ sup_strip |f| exp(-2 pi d / h) for a strip of
+        # half-width d free of singularities. The pole of 1/s (residue ~ 1/P relative to
+        # the saddle scale) lies at distance d_pole >= 1 (lower tail), >= sqrt(3) - 1
+        # (upper tail) from the real u axis; the branch point -1/c0 at d_cut (upper tail);
+        # inside the strip |f| grows like exp(d^2/2). So d = min(d_pole, d_cut, 4) and
+        # h = 2 pi d / (|log P| + 40 + d^2/2).
         r = 2.0 * np.sqrt(A)  # |s0| / mu
+
+        def dist(q):  # imaginary distance of the roots of beta u^2 - 2 i u - q = 0, q > 0
+            return np.where(beta * q < 1.0,
+                            (1.0 - np.sqrt(np.maximum(1.0 - beta * q, 0.0))) / beta, 1.0 / beta)
+
         if upper:
-            d = (np.sqrt(1.0 + beta * r) - 1.0) / beta
+            d = np.minimum((np.sqrt(1.0 + beta * r) - 1.0) / beta,
+                           dist(opz0 / (self.c0 * mu)))
         else:
-            d = np.where(beta * r < 1.0, (1.0 - np.sqrt(np.maximum(1.0 - beta * r, 0.0))) / beta,
-                         1.0 / beta)
-        d = np.minimum(d, 1.0)
-        h = np.minimum(H_MAX, 2.0 * np.pi * d / (np.abs(E0) + 40.0))
+            d = dist(r)
+        d = np.minimum(d, 4.0)
+        h = np.minimum(H_MAX, 2.0 * np.pi * d / (np.abs(E0) + _MARGIN + 0.5 * d * d))
         total = np.zeros(idx.size)
         active = np.ones(idx.size, bool)
         g0 = None
