@@ -18,18 +18,27 @@ Log-transform
 Inversion
     ``P(X <= x) = (1/2 pi i) int L(s) e^(s x) ds / s`` on a contour crossing the real axis at
     ``s0 > 0``; ``P(X > x) = -(1/2 pi i) int ...`` crossing at ``s0 in (-1/c0, 0)``. ``s0`` is
-    the saddle point of ``log L(s) + s x - log|s|`` and the contour is the parabola
-    ``s(u) = s0 + mu (2 i u - u^2)``, ``u`` real, ``mu = 1 / (2 sqrt(psi''(s0)))`` (vertical
-    through the saddle, bending into the left half-plane, around the cut and - for the lower
-    tail - around the pole at 0). The trapezoidal rule in ``u`` (step ``H``) converges
-    geometrically; every term is scaled by ``e^(psi(s0))``, so the tail probability is
-    computed with *relative* accuracy however small it is (down to the float range): the
-    lower tail gives the CDF, the upper tail the survival function, and the other one is
-    ``1 - tail``.
+    the saddle point of ``psi(s) = log L(s) + s x - log|s|`` and the contour is the parabola
+    ``s(u) = s0 + mu (2 i u - beta u^2)``, ``u`` real, ``mu = 1 / (2 sqrt(psi''(s0)))``,
+    vertical through the saddle and bending into the left half-plane (around the cut and -
+    for the lower tail - around the pole at 0) with the curvature ``beta`` of the local
+    steepest-descent path (``~ 2/(3 sqrt k)`` for one Gamma term, ``-> 0`` for a near-normal
+    law). The trapezoidal rule in ``u`` converges geometrically; the step is
+    ``h = 2 pi d / (|log P| + 40 + d^2/2)`` with ``d`` the half-width of the strip free of
+    singularities (the pole of ``1/s``, residue ~ ``1/P`` relative to the saddle scale, and
+    the branch point ``-1/c0``), so the discretisation error is ~ ``e^-40`` relative to
+    ``P``. Every term is scaled by ``e^(psi(s0))``, so the tail probability is computed with
+    *relative* accuracy however small it is (down to the float range): the lower tail
+    gives the CDF, the upper tail the survival function, and the other one is ``1 - tail``.
+    The exponent is evaluated in a centred form (``-k F + s (x - E X)``) or a raw form
+    (``-k sum log(1 + c_j s) + s x``), whichever cancels less.
 
+Chernoff's bound ``P <= exp(log L(s) + s x)`` at the saddle (any admissible ``s``) returns
+0 for tails below ``exp(-760)`` without integrating.
 When the saddle would need more than ``J_CAP`` leading terms (far tails with ``lam`` near 1)
-the tail probability is bounded by Chernoff's inequality at the capped point; this bound
-is below ``exp(-745)`` (it is checked, not assumed) and the tail is returned as 0.
+the tail is bounded by Chernoff's inequality at the last point below the cap, where
+``s x <= 1 + k sum_j q_j`` gives ``log P <= 1 - k sum_(j < J_CAP) (log(1+w_j) - w_j/(1+w_j))
+<= 1 - 0.07 k 2**16 < -2000``; it is returned as 0 (the bound is also checked at run time).
 """
 
 from __future__ import annotations
@@ -178,6 +187,22 @@ class GeometricGammaSum:
         return -self.k * F
 
     # ------------------------------------------------------------ saddle points
+    def exponent(self, s, x, xm, opz=None, both=False):
+        """log L(s) + s x at real s (the Chernoff exponent), in the more accurate form.
+
+        Two forms: centred -k F(c0 s) + s (x - EX), or raw -k sum_j log(1 + c_j s) + s x;
+        each loses digits to cancellation in a different regime (raw: |z| small and lam
+        near 1; centred: |z| large), so take the one whose terms are smaller.
+        """
+        z = self.c0 * s
+        opz = 1.0 + z if opz is None else opz
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            F = self.sums(z, opz)[0]
+            R = self.sums(z, opz, raw=True)[0]
+            use_raw = self.k * np.abs(R) + np.abs(s * x) < self.k * np.abs(F) + np.abs(s * xm)
+            E = np.where(use_raw, -self.k * R + s * x, -self.k * F + s * xm)
+        return (E, use_raw) if both else E
+
     def _centred(self, x):
         return (x - 1.0) - self.mean_m1
 
@@ -223,12 +248,16 @@ class GeometricGammaSum:
             hi[grow] = np.minimum(hi[grow] + step[grow], t_max)
             todo[sub[done]] = False
         hi = np.where(overflow, lo, hi)
+        # points whose Chernoff bound at lo already underflows need no bisection
+        need = self.exponent(np.exp(lo), x, xm) > _UNDERFLOW
         for _ in range(60):
-            mid = 0.5 * (lo + hi)
-            g, cap = self._g_lower(np.exp(mid), xm, x)
+            if not need.any():
+                break
+            mid = 0.5 * (lo[need] + hi[need])
+            g, cap = self._g_lower(np.exp(mid), xm[need], x[need])
             pos = cap | (g > 0)
-            hi = np.where(pos, mid, hi)
-            lo = np.where(pos, lo, mid)
+            hi[need] = np.where(pos, mid, hi[need])
+            lo[need] = np.where(pos, lo[need], mid)
         s0 = np.exp(lo)  # the G <= 0 side: never capped
         z_hi = self.c0 * np.exp(hi)
         edge = self.sums(z_hi, 1.0 + z_hi)[3]  # the root is at or beyond the term cap
@@ -274,17 +303,8 @@ class GeometricGammaSum:
                 s0, opz0, edge, overflow = self.saddle_lower(x)
             xm = self._centred(x)
             z0 = self.c0 * s0
-            F0, _, F2, _ = self.sums(z0, opz0, derivatives=True)
-            R0_, _, _, _ = self.sums(z0, opz0, raw=True)
-            # two forms of psi(s0) = log L(s0) + s0 x: centred -k F + s (x - EX), or raw
-            # -k sum log(1 + c_j s) + s x; each loses digits to cancellation in a different
-            # regime (raw: |z| small and lam near 1; centred: |z| large), so take the one
-            # whose terms are smaller
-            E_c = -self.k * F0 + s0 * xm
-            E_r = -self.k * R0_ + s0 * x
-            use_raw = (self.k * np.abs(R0_) + np.abs(s0 * x)
-                       < self.k * np.abs(F0) + np.abs(s0 * xm))
-            E0 = np.where(use_raw, E_r, E_c)
+            _, _, F2, _ = self.sums(z0, opz0, derivatives=True)
+            E0, use_raw = self.exponent(s0, x, xm, opz0, both=True)
         # Chernoff: P <= exp(psi(s0) without the log|s| term) = exp(E0) at any valid s0
         # (also at the term cap, where the bound is below exp(1 - 0.07 k 2**16)): below
         # exp(-760) the tail is 0 in double precision

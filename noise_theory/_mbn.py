@@ -451,6 +451,15 @@ def mbn_output_moments(m, momentum, *, eps=0.0):
           e^{-s\epsilon}\prod_{k\ge0}\Big(1+\frac{2sw_k}{m}\Big)^{-\frac{m-1}2} ds,
 
     using :math:`1/D^2 = \int_0^\infty e^{-sD^2}ds` and the chi-square Laplace transform.
+    The log-Laplace transform is evaluated as in :func:`ema_variance_noise_cdf` (leading
+    terms directly, the rest by an exact power series; cost independent of
+    :math:`1/(1-\lambda)` and `m`), and the integral by the exp-sinh rule
+    (:math:`s = e^{\frac\pi2\sinh t}/(E D^2 + \epsilon)`, step halved until two estimates
+    agree to ``1e-13``): a few ms per point, memory a few MB, for every accepted input.
+    Measured against the previous truncated-product quadrature: relative differences below
+    ``1e-9`` for m 2..1000 and momentum 0.01..0.999; near 1 it follows
+    :math:`m/(m-1) - \delta(5/2 - 1/(m-1))/(m-1) + O(\delta^2)`, :math:`\delta = 1-\lambda`,
+    down to :math:`\delta = 2^{-53}`.
     The integral is finite for every ``m >= 2`` when ``momentum > 0`` (the infinitely
     many history terms tame the small-batch divergence of plain BN's
     :math:`E\,\xi_\sigma^{-1}`). Limits: ``momentum = 0`` gives 1 (in-batch BN,
@@ -574,7 +583,9 @@ def ema_variance_noise_cdf(x, m, momentum, *, ddof=0):
     ------
     TypeError, ValueError
         For invalid arguments (NaN `x`, `m` not an integer >= 2, `momentum` outside
-        ``[0, 1)``, `ddof` not in ``[0, m)``).
+        ``[0, 1)``, `ddof` not in ``[0, m)``), and ValueError for a positive `x` so small
+        that the saddle point overflows while the tail is not provably 0 (only for tiny
+        `momentum` and ``x < c_0 1e-300``, see Notes).
 
     See Also
     --------
@@ -599,22 +610,28 @@ def ema_variance_noise_cdf(x, m, momentum, *, ddof=0):
     :math:`1 - F(x) = -\frac1{2\pi i}\int L(s)e^{sx}ds/s`, on contours crossing the real
     axis at :math:`s_0 > 0` and at :math:`s_0 \in (-1/c_0, 0)`, the saddle points of
     :math:`\psi(s) = \log L(s) + sx - \log|s|`. The contour is the parabola
-    :math:`s_0 + \mu(2iu - u^2)`, :math:`\mu = 1/(2\sqrt{\psi''(s_0)})`, which bends
+    :math:`s_0 + \mu(2iu - \beta u^2)`, :math:`\mu = 1/(2\sqrt{\psi''(s_0)})`, which bends
     around the cut :math:`s \le -1/c_0` into the left half-plane (a saddle-point-centred
-    relative of Talbot's contour); the integral is the trapezoidal rule in `u`, with a
-    step set by the distance of the pole at 0 and the size of the tail. All terms are
-    scaled by :math:`e^{\psi(s_0)}`, so the tail that is computed (the lower one for
-    :math:`x \le EX`, the upper one above) has *relative* accuracy: against mpmath (Talbot
-    inversion at 50 digits, and the exact partial-fraction sum at ``m = 3``) the relative
-    error is below ``1e-11`` (typically ``1e-14``) for tails down to ``1e-300``; the other
-    one is ``1 - tail`` (absolute error ~ ``1e-16``). Use :func:`ema_variance_noise_sf`
-    for the upper tail. Tails below about ``1e-308`` underflow to 0 (beyond the term cap
-    by Chernoff's bound, which is checked). ``momentum = 0`` is the Gamma law itself
+    relative of Talbot's contour, with the curvature of the local steepest-descent path);
+    the integral is the trapezoidal rule in `u`, with a step set by the singularity-free
+    strip (the pole at 0, the branch point :math:`-1/c_0`) and the size of the tail. All
+    terms are scaled by :math:`e^{\psi(s_0)}`, so the tail that is computed (the lower one
+    for :math:`x \le EX`, the upper one above) has *relative* accuracy. Measured: against
+    mpmath (Talbot inversion at 50 digits, and the exact partial-fraction sum at
+    ``m = 3``) the relative error is below ``5e-15``; between this step and one half as
+    large with twice the margin it is below ``1.2e-13`` for tails down to ``1e-300``
+    (m from 2 to 1e15, momentum from 1e-3 to 1 - 1e-9). The other tail is ``1 - tail``
+    (absolute error ~ ``1e-16``); use :func:`ema_variance_noise_sf` for the upper tail.
+    Tails below ``exp(-760)`` are 0 by Chernoff's bound. For tiny momentum and ``x``
+    below about ``c_0 10^{-300}`` the saddle point overflows; this raises ``ValueError``
+    unless the bound shows the tail is 0. ``momentum = 0`` is the Gamma law itself
     (``scipy.special.gammainc``) for ``m <= 2e5``; beyond, scipy's incomplete gamma
-    function loses accuracy and the inversion is used at ``momentum = 0`` too.
+    function loses accuracy (2% at shape 1e7, 6 sd below the mean) and the inversion is
+    used at ``momentum = 0`` too.
 
-    Cost, for every accepted input: about 10-100 ms per point (one saddle point, 50-3000
-    contour points each a sum of at most a few hundred terms) and a few tens of MB.
+    Cost, for every accepted input: at most about 1 s per point (typically 10-100 ms;
+    a saddle point by bisection and 50-3000 contour points, each a sum of at most
+    ``2**16`` terms, usually none) and a few tens of MB beyond the imports.
 
     Examples
     --------

@@ -224,7 +224,7 @@ def _old_output_second_moment(m, lam, eps):
     def log_laplace(s):
         return -nu * (np.log1p(c * s * w).sum() + c * s * tail) - s * eps
 
-    opts = dict(limit=400, epsabs=0.0, epsrel=1e-11)
+    opts = {"limit": 400, "epsabs": 0.0, "epsrel": 1e-11}
     own = integrate.quad(lambda s: (m - 1.0) / m * np.exp(log_laplace(s)
                                                           - np.log1p(c * s * w[0])),
                          0.0, np.inf, **opts)[0]
