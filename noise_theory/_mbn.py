@@ -27,6 +27,7 @@ __all__ = [
     "mbn_output_moments",
     "MbnOutputMoments",
     "ema_variance_noise_cdf",
+    "ema_variance_noise_sf",
 ]
 
 
@@ -260,6 +261,9 @@ def _noise_trajectory_iv(m, momenta, ddof, start):
         raise ValueError(f"`momenta` must be a scalar or a 1-D array of per-step momenta; "
                          f"got shape {momenta.shape}.")
     momenta = np.atleast_1d(momenta).copy()
+    if momenta.size == 0:
+        raise ValueError("`momenta` must be a non-empty scalar or 1-D array of per-step "
+                         "momenta; got an empty array.")
     start = choice(start, "start", ("batch", "fixed"))
     return m, momenta, ddof, start
 
@@ -361,40 +365,49 @@ class MbnOutputMoments:
     var: float | np.ndarray
 
 
-def _log_mgf_terms(momentum, m):
-    """Weights w_k = (1-lambda) lambda^k, k >= 0, until they no longer matter, and the tail."""
-    if momentum == 0.0:
-        return np.array([1.0]), 0.0
-    n = int(np.ceil(np.log(1e-13) / np.log(momentum))) + 1
-    w = (1.0 - momentum) * momentum ** np.arange(n)
-    tail = (1.0 - momentum) * momentum**n / (1.0 - momentum)  # sum of the remaining w_k
-    return w, tail
-
-
 def _output_second_moment(m, momentum, eps):
-    from scipy import integrate
+    """E z^2 = int_0^inf (a + B/(1 + c0 s)) e^(-s eps) L(s) ds (scalar arguments).
 
-    nu = 0.5 * (m - 1.0)
-    w, tail = _log_mgf_terms(momentum, m)
-    c = 2.0 / m
-
-    def log_laplace(s):
-        # log E exp(-s D^2), D^2 = sum_k w_k xi_k, xi_k ~ chi2(m-1)/m; the tail of tiny
-        # weights contributes -nu * c * s * sum(w_tail) to first order.
-        return -nu * (np.log1p(c * s * w).sum() + c * s * tail) - s * eps
-
-    def inv_d2(s):  # integrand of E[1/(D^2 + eps)]
-        return np.exp(log_laplace(s))
-
-    def own_share(s):  # integrand of E[xi_0/(D^2 + eps)]
-        return (m - 1.0) / m * np.exp(log_laplace(s) - np.log1p(c * s * w[0]))
-
-    opts = dict(limit=200, epsabs=0.0, epsrel=1e-10)
-    second = integrate.quad(own_share, 0.0, np.inf, **opts)[0]
-    if momentum == 0.0:
-        return second  # the history term below has weight 0
+    L(s) = E exp(-s D^2) is evaluated by :class:`GeometricGammaSum` (cost independent of
+    1/(1 - momentum)). With s = v / (E D^2 + eps) the integrand is O(e^-v) or slower; the
+    integral over v in (0, inf) is the exp-sinh rule v = exp(pi/2 sinh t), step halved
+    until two estimates agree to 1e-13 relative (vectorised: one evaluation per level).
+    """
+    law = _ema_law(m, momentum, 0)
+    k, c0 = law.k, law.c0
+    scale = law.mean + eps
     a = 2.0 * momentum**2 / ((1.0 + momentum) * m)
-    return a * integrate.quad(inv_d2, 0.0, np.inf, **opts)[0] + second
+    b = (m - 1.0) / m
+
+    def f(t):
+        with np.errstate(over="ignore", under="ignore"):
+            v = np.exp(0.5 * np.pi * np.sinh(t))
+            dv = v * 0.5 * np.pi * np.cosh(t)
+        v, dv = np.minimum(v, 1e300), np.minimum(dv, 1e300)
+        z = c0 * v / scale
+        logs, _, _, capped = law.sums(z, 1.0 + z, raw=True)  # sum_j log(1 + c_j s)
+        with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+            # log L(s) - s eps = -s eps - k sum_j log(1 + c_j s): all terms <= 0, no
+            # cancellation at large s
+            expo = -(v / scale) * eps - k * logs
+            out = (a + b / (1.0 + z)) * np.exp(expo) * dv / scale
+        # capped: L(s) <= (1 + 1/2)^(-k 2**16), nothing left to integrate
+        return np.where(capped | (v >= 1e300), 0.0, out)
+
+    t_max = 6.5  # v from exp(-pi/2 sinh 6.5) ~ 1e-227 to 1e+227
+    h = 0.25
+    t = np.arange(-t_max, t_max + h / 2, h)
+    total = f(t).sum()
+    est = total * h
+    for _ in range(8):
+        h /= 2.0
+        t = np.arange(-t_max + h, t_max, 2 * h)
+        total += f(t).sum()
+        new = total * h
+        if abs(new - est) <= 1e-13 * abs(new):
+            return new
+        est = new
+    return est  # pragma: no cover - converges by level 4-6 over the domain
 
 
 def mbn_output_moments(m, momentum, *, eps=0.0):
@@ -438,6 +451,15 @@ def mbn_output_moments(m, momentum, *, eps=0.0):
           e^{-s\epsilon}\prod_{k\ge0}\Big(1+\frac{2sw_k}{m}\Big)^{-\frac{m-1}2} ds,
 
     using :math:`1/D^2 = \int_0^\infty e^{-sD^2}ds` and the chi-square Laplace transform.
+    The log-Laplace transform is evaluated as in :func:`ema_variance_noise_cdf` (leading
+    terms directly, the rest by an exact power series; cost independent of
+    :math:`1/(1-\lambda)` and `m`), and the integral by the exp-sinh rule
+    (:math:`s = e^{\frac\pi2\sinh t}/(E D^2 + \epsilon)`, step halved until two estimates
+    agree to ``1e-13``): a few ms per point, memory a few MB, for every accepted input.
+    Measured against the previous truncated-product quadrature: relative differences below
+    ``1e-9`` for m 2..1000 and momentum 0.01..0.999; near 1 it follows
+    :math:`m/(m-1) - \delta(5/2 - 1/(m-1))/(m-1) + O(\delta^2)`, :math:`\delta = 1-\lambda`,
+    down to :math:`\delta = 2^{-53}`.
     The integral is finite for every ``m >= 2`` when ``momentum > 0`` (the infinitely
     many history terms tame the small-batch divergence of plain BN's
     :math:`E\,\xi_\sigma^{-1}`). Limits: ``momentum = 0`` gives 1 (in-batch BN,
@@ -464,97 +486,201 @@ def mbn_output_moments(m, momentum, *, eps=0.0):
 
 
 # ---------------------------------------------------------------- exact law of the variance noise
-def _log_cf(t, w, tail, nu, scale):
-    """log E exp(i t sum_k w_k xi_k), xi_k = scale * chi2(nu); tail weights to first order."""
-    z = -2j * scale * np.multiply.outer(t, w)
-    return -0.5 * nu * np.log1p(z).sum(axis=-1) + 1j * nu * scale * t * tail
+def _ema_law_iv(x, m, momentum, ddof):
+    x = real_array(x, "x", allow_inf=True)
+    m = integer_array(m, "m", minimum=2)
+    momentum = real_array(momentum, "momentum", minimum=0, maximum=1, max_open=True)
+    ddof = integer_array(ddof, "ddof", minimum=0)
+    if np.any(ddof >= m):
+        raise ValueError(f"`ddof` must be smaller than `m`; got ddof={ddof.tolist()!r}, "
+                         f"m={m.tolist()!r}.")
+    return np.broadcast_arrays(x, m, momentum, ddof)
+
+
+def _ema_law(m, lam, ddof):
+    """The stationary variance noise as a GeometricGammaSum (m, ddof integers, lam float)."""
+    from ._laplace_inversion import GeometricGammaSum
+
+    k, theta = 0.5 * (m - 1.0), 2.0 / (m - ddof)
+    # E X = (m - 1)/(m - ddof) = 1 - (1 - ddof)/(m - ddof), the offset kept separately
+    return GeometricGammaSum(k, (1.0 - lam) * theta, lam, (m - 1.0) / (m - ddof),
+                             mean_minus_one=-(1.0 - ddof) / (m - ddof))
+
+
+def _ema_cdf_sf(x, m, lam, ddof):
+    """(cdf, sf) of the stationary MBN variance noise at the points x (one m, lam, ddof)."""
+    from scipy import special
+
+    cdf = np.where(x > 0, np.nan, 0.0)
+    sf = 1.0 - cdf
+    big = np.isposinf(x)
+    cdf[big], sf[big] = 1.0, 0.0
+    inner = (x > 0) & ~big
+    if not inner.any():
+        return cdf, sf
+    xi = x[inner]
+    # one batch (momentum 0): Gamma((m-1)/2, scale 2/(m - ddof)) by scipy's incomplete gamma
+    # function - up to shape 1e5: beyond it scipy.special.gammainc loses accuracy (at shape
+    # 1e7 it is 2% off 6 sd below the mean, at 1e10 a factor 8), and the inversion below,
+    # which agrees with it to 1e-14 at shape 1e5, takes over
+    if lam == 0.0 and m < 2e5 + 1:
+        k, theta = 0.5 * (m - 1.0), 2.0 / (m - ddof)
+        lo = special.gammainc(k, xi / theta)
+        up = special.gammaincc(k, xi / theta)
+        # the smaller tail as computed, the other as its complement (cdf + sf = 1)
+        lower = xi <= k * theta
+        cdf[inner] = np.where(lower, lo, 1.0 - up)
+        sf[inner] = np.where(lower, 1.0 - lo, up)
+        return cdf, sf
+    law = _ema_law(m, lam, ddof)
+    lower = xi <= law.mean
+    lo, up = np.empty(xi.shape), np.empty(xi.shape)
+    with np.errstate(under="ignore"):
+        lo[lower] = np.exp(law.log_tail(xi[lower], upper=False))
+        up[~lower] = np.exp(law.log_tail(xi[~lower], upper=True))
+    lo[~lower], up[lower] = 1.0 - up[~lower], 1.0 - lo[lower]
+    cdf[inner], sf[inner] = np.clip(lo, 0.0, 1.0), np.clip(up, 0.0, 1.0)
+    return cdf, sf
+
+
+def _ema_cdf_sf_broadcast(x, m, momentum, ddof):
+    x, m, lam, ddof = _ema_law_iv(x, m, momentum, ddof)
+    cdf, sf = np.empty(x.shape), np.empty(x.shape)
+    if x.size:
+        mf, lf, df, xf = m.ravel(), lam.ravel(), ddof.ravel(), x.ravel()
+        keys = np.stack([mf.astype(float), lf, df.astype(float)], 1)
+        _, first, inv = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+        inv = inv.ravel()
+        cf, sff = cdf.reshape(-1), sf.reshape(-1)
+        for g, i0 in enumerate(first):
+            sel = np.flatnonzero(inv == g)
+            c, s_ = _ema_cdf_sf(xf[sel], int(mf[i0]), float(lf[i0]), int(df[i0]))
+            cf[sel], sff[sel] = c, s_
+    return _scalar_or_array(cdf), _scalar_or_array(sf)
 
 
 def ema_variance_noise_cdf(x, m, momentum, *, ddof=0):
-    r"""Exact CDF of the stationary MBN variance noise (numerical Fourier inversion).
+    r"""Exact CDF of the stationary MBN variance noise (Laplace inversion).
 
     Parameters
     ----------
     x : float or array_like
-        Points at which to evaluate the CDF.
-    m : int
+        Points at which to evaluate the CDF (any real; ``x <= 0`` gives 0, ``+inf`` 1).
+    m : int or array_like of int
         Batch size, ``m >= 2``.
-    momentum : float
+    momentum : float or array_like
         Weight on history (lambda), ``0 <= momentum < 1``.
-    ddof : int, optional
-        The batch variance divides by ``m - ddof``.
+    ddof : int or array_like of int, optional
+        The batch variance divides by ``m - ddof`` (``0 <= ddof < m``).
 
     Returns
     -------
     float or ndarray
-        :math:`P(\xi_\sigma^{MBN} \le x)`, shape of `x`, accurate to about 1e-9.
+        :math:`P(\xi_\sigma^{MBN} \le x)`, broadcast over `x`, `m`, `momentum` and `ddof`
+        (numpy rules: the output has the broadcast shape; a float if all are scalars).
 
     Raises
     ------
-    ValueError
-        For invalid arguments, and when the characteristic function decays too slowly for
-        the inversion (small `momentum` at small `m`, e.g. ``m=2, momentum=0.1``: the law
-        is then close to the exact Gamma law of ``momentum=0``, see
-        :func:`variance_noise`).
+    TypeError, ValueError
+        For invalid arguments (NaN `x`, `m` not an integer >= 2, `momentum` outside
+        ``[0, 1)``, `ddof` not in ``[0, m)``), and ValueError for a positive `x` so small
+        that the saddle point overflows while the tail is not provably 0 (only for tiny
+        `momentum` and ``x < c_0 1e-300``, see Notes).
+
+    See Also
+    --------
+    ema_variance_noise_sf : the survival function, accurate in the upper tail.
+    ema_variance_noise : exact moments and the moment-matched Gamma approximation.
 
     Notes
     -----
-    :math:`\xi_\sigma^{MBN} = \sum_{k\ge0} w_k \xi_k`, :math:`w_k = (1-\lambda)\lambda^k`,
-    :math:`\xi_k \sim \chi^2_{m-1}/(m-\mathrm{ddof})` independent, has characteristic function
-    :math:`\varphi(t) = \prod_k (1 - 2itw_k/(m-\mathrm{ddof}))^{-(m-1)/2}`. The CDF is the
-    Gil-Pelaez integral :math:`F(x) = \frac12 - \frac1\pi\int_0^\infty
-    \mathrm{Im}[e^{-itx}\varphi(t)]/t\,dt`, evaluated by the midpoint rule of Davies (1973)
-    with step :math:`2\pi/L`; its aliasing error is below :math:`P(X > L - x)`, and `L` is
-    chosen so that this is negligible. ``momentum = 0`` returns the exact Gamma CDF. Compare
-    with :attr:`EmaVarianceNoise.approx_gamma` to measure the Gamma approximation.
+    :math:`X = \xi_\sigma^{MBN} = \sum_{j\ge0} c_j G_j`, :math:`c_j = (1-\lambda)\lambda^j
+    \theta`, :math:`\theta = 2/(m-\mathrm{ddof})`, :math:`G_j \sim \mathrm{Gamma}(k, 1)`,
+    :math:`k = (m-1)/2`, independent, has the Laplace transform
+    :math:`L(s) = \prod_j (1 + c_j s)^{-k}`. Its logarithm is
+    :math:`-s\,EX - k\sum_j \phi(c_j s)`, :math:`\phi(w) = \log(1+w) - w`: the terms with
+    :math:`|c_j s| > 1/2` are summed directly (at most ``2**16``; as ``momentum -> 1`` the
+    relevant :math:`|c_j s|` shrink like :math:`\sqrt{1-\lambda}`, so there are none), the
+    rest exactly by the power series :math:`\sum_{n\ge2} (-1)^{n+1} w^n / (n(1-\lambda^n))`
+    at the first remaining :math:`w`, cut where its remainder bound
+    :math:`k|w|^{N+1}/((N+1)(1-\lambda^{N+1})(1-|w|))` is below ``1e-18``. The cost does
+    not grow with :math:`1/(1-\lambda)` or `m`.
 
-    References
-    ----------
-    R. B. Davies, "Numerical inversion of a characteristic function", Biometrika 60 (1973).
+    The lower tail is :math:`F(x) = \frac1{2\pi i}\int L(s) e^{sx} ds/s` and the upper tail
+    :math:`1 - F(x) = -\frac1{2\pi i}\int L(s)e^{sx}ds/s`, on contours crossing the real
+    axis at :math:`s_0 > 0` and at :math:`s_0 \in (-1/c_0, 0)`, the saddle points of
+    :math:`\psi(s) = \log L(s) + sx - \log|s|`. The contour is the parabola
+    :math:`s_0 + \mu(2iu - \beta u^2)`, :math:`\mu = 1/(2\sqrt{\psi''(s_0)})`, which bends
+    around the cut :math:`s \le -1/c_0` into the left half-plane (a saddle-point-centred
+    relative of Talbot's contour, with the curvature of the local steepest-descent path);
+    the integral is the trapezoidal rule in `u`, with a step set by the singularity-free
+    strip (the pole at 0, the branch point :math:`-1/c_0`) and the size of the tail. All
+    terms are scaled by :math:`e^{\psi(s_0)}`, so the tail that is computed (the lower one
+    for :math:`x \le EX`, the upper one above) has *relative* accuracy. Measured: against
+    mpmath (Talbot inversion at 50 digits, and the exact partial-fraction sum at
+    ``m = 3``) the relative error is below ``5e-15``; between this step and one half as
+    large with twice the margin it is below ``1.2e-13`` for tails down to ``1e-300``
+    (m from 2 to 1e15, momentum from 1e-3 to 1 - 1e-9). The other tail is ``1 - tail``
+    (absolute error ~ ``1e-16``); use :func:`ema_variance_noise_sf` for the upper tail.
+    Tails below ``exp(-760)`` are 0 by Chernoff's bound. For tiny momentum and ``x``
+    below about ``c_0 10^{-300}`` the saddle point overflows; this raises ``ValueError``
+    unless the bound shows the tail is 0. ``momentum = 0`` is the Gamma law itself
+    (``scipy.special.gammainc``) for ``m <= 2e5``; beyond, scipy's incomplete gamma
+    function loses accuracy (2% at shape 1e7, 6 sd below the mean) and the inversion is
+    used at ``momentum = 0`` too.
+
+    Cost, for every accepted input: at most about 1 s per point (typically 10-100 ms;
+    a saddle point by bisection and 50-3000 contour points, each a sum of at most
+    ``2**16`` terms, usually none) and a few tens of MB beyond the imports.
 
     Examples
     --------
     >>> from noise_theory import ema_variance_noise_cdf
     >>> round(float(ema_variance_noise_cdf(0.75, 4, 0.9)), 4)
     0.5329
+    >>> ema_variance_noise_cdf([0.5, 0.75], 4, [[0.5], [0.9]]).shape
+    (2, 2)
     """
-    m, momentum = _m_momentum_iv(m, momentum)
-    if m.ndim or momentum.ndim:
-        raise ValueError(f"`m` and `momentum` must be scalars; got m={m.tolist()!r}, "
-                         f"momentum={momentum.tolist()!r}.")
-    x = real_array(x, "x")
-    m, lam = int(m), float(momentum)
-    law = variance_noise(m, ddof=ddof)
-    if lam == 0.0:
-        return _scalar_or_array(law.cdf(x))
-    nu, scale = m - 1.0, 1.0 / (m - ddof)
-    w, tail = _log_mgf_terms(lam, m)
-    mean, sd = (m - 1.0) * scale, np.sqrt(_ema_factor(lam) * 2.0 * nu) * scale
-    # window length: the law above L - x is negligible (Chernoff bound on the right tail
-    # of a chi-square mixture, dominated by its largest weight w_0)
-    xmax = float(np.max(x, initial=0.0))
-    span = max(mean + 60.0 * sd, 80.0 * w[0] * scale * max(nu, 1.0))
-    L = xmax + span
-    delta = 2.0 * np.pi / L
-    # truncation: stop where |phi(t)| / t is below 1e-15
-    k_max = 64
-    while True:
-        t_end = (k_max + 0.5) * delta
-        if _log_cf(np.array([t_end]), w, tail, nu, scale).real[0] - np.log(t_end) < -36.0:
-            break
-        k_max *= 2
-        if k_max > 1 << 20:
-            raise ValueError(f"the characteristic function decays too slowly to invert at "
-                             f"m={m}, momentum={lam!r}: use a larger `momentum` (the law at "
-                             f"momentum 0 is the exact Gamma law).")
-    t = (np.arange(k_max) + 0.5) * delta
-    phi = np.exp(_log_cf(t, w, tail, nu, scale)) / (np.arange(k_max) + 0.5)
-    xs = np.atleast_1d(x).ravel()
-    cdf = np.empty(xs.size)
-    step = max(1, (1 << 22) // k_max)  # bounded memory: a few MB per chunk of x
-    for i in range(0, xs.size, step):
-        tx = np.multiply.outer(xs[i:i + step], t)
-        # Im[exp(-itx) phi] = cos(tx) Im(phi) - sin(tx) Re(phi)
-        cdf[i:i + step] = 0.5 - (np.cos(tx) @ phi.imag - np.sin(tx) @ phi.real) / np.pi
-    cdf = np.clip(cdf, 0.0, 1.0).reshape(np.shape(x))
-    return _scalar_or_array(np.where(np.asarray(x) <= 0, 0.0, cdf))
+    return _ema_cdf_sf_broadcast(x, m, momentum, ddof)[0]
+
+
+def ema_variance_noise_sf(x, m, momentum, *, ddof=0):
+    r"""Survival function ``P(xi > x)`` of the stationary MBN variance noise.
+
+    The same computation as :func:`ema_variance_noise_cdf`, returning the complement,
+    which keeps its relative accuracy in the upper tail where ``1 - cdf`` loses digits.
+
+    Parameters
+    ----------
+    x : float or array_like
+        Points (any real; ``x <= 0`` gives 1, ``+inf`` 0).
+    m : int or array_like of int
+        Batch size, ``m >= 2``.
+    momentum : float or array_like
+        Weight on history (lambda), ``0 <= momentum < 1``.
+    ddof : int or array_like of int, optional
+        The batch variance divides by ``m - ddof``.
+
+    Returns
+    -------
+    float or ndarray
+        :math:`P(\xi_\sigma^{MBN} > x)`, broadcast over the arguments.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For invalid arguments, as :func:`ema_variance_noise_cdf`.
+
+    Notes
+    -----
+    Method, accuracy and cost: see :func:`ema_variance_noise_cdf`. At ``momentum = 0``
+    this is ``scipy.special.gammaincc`` (for ``m <= 2e5``).
+
+    Examples
+    --------
+    >>> from noise_theory._mbn import ema_variance_noise_sf
+    >>> p = float(ema_variance_noise_sf(3.0, 4, 0.9))
+    >>> 0 < p < 1e-12
+    True
+    """
+    return _ema_cdf_sf_broadcast(x, m, momentum, ddof)[1]
