@@ -18,7 +18,7 @@ import pytest
 from simulations import io as sio
 from simulations.io import atomic_directory, atomic_write, remove_leftovers
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BODY = "x" * 4000 + "END"
 
 
