@@ -15,6 +15,10 @@ API
   as ``Piecewise(..., (oo, True))``), ``assumptions``, ``conditions``; ``.result``,
   ``[key]``, ``.function(key)`` (numpy function with the project's keyword names),
   ``.text()``, ``.latex()``, ``.markdown()``, ``.to_dict()``.
+- ``prefetch(executor, names=None)`` -> build the uncached derivations in `executor`'s
+  worker processes (the report uses it).
+- ``latex_document(body, *, title)`` -> a standalone LaTeX document (compiles with
+  ``pdflatex``) around a LaTeX `body`.
 - ``Step`` -> frozen record: a sympy ``expr`` and its one-line ``explanation``.
 
 Derivations (issue 3, items 1-9): ``mean_noise``, ``variance_noise``, ``scale_moment``,
@@ -30,6 +34,8 @@ from . import _mbn  # noqa: F401  (item 7)
 from . import _regularizer  # noqa: F401  (item 8)
 from . import _eps  # noqa: F401  (item 9)
 # isort: on
-from ._core import Derivation, Step, derive_all, get_derivation, list_derivations
+from ._core import Derivation, Step, derive_all, get_derivation, list_derivations, prefetch
+from ._latex import standalone as latex_document
 
-__all__ = ["Derivation", "Step", "derive_all", "get_derivation", "list_derivations"]
+__all__ = ["Derivation", "Step", "derive_all", "get_derivation", "list_derivations", "prefetch",
+           "latex_document"]

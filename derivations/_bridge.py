@@ -13,7 +13,7 @@ import functools
 import numpy as np
 import sympy as sp
 
-from ._core import KEYWORD
+from ._params import KEYWORD
 
 __all__ = ["numeric_function", "log_gamma_form", "log_expand"]
 

@@ -23,6 +23,7 @@ import contextlib
 import dataclasses
 import difflib
 import hashlib
+import io
 import os
 import pickle
 import sys
@@ -35,6 +36,11 @@ from sympy.core.function import AppliedUndef
 from sympy.core.logic import fuzzy_and
 from sympy.core.operations import AssocOp, LatticeOp
 from sympy.functions.elementary.piecewise import ExprCondPair
+
+from . import _latex as L
+from ._bridge import numeric_function
+from ._latex import to_latex
+from ._params import KEYWORD, param
 
 __all__ = [
     "KEYWORD",
@@ -49,18 +55,6 @@ __all__ = [
     "prefetch",
     "register",
 ]
-
-#: sympy symbol -> the keyword the numeric function of a result takes for it (the
-#: project-wide parameter names: ``m``, ``momentum``, ``m0``, ``tau0``, ``eps``, ...).
-KEYWORD: dict[sp.Symbol, str] = {}
-
-
-def param(name, keyword=None, **assumptions):
-    """A sympy symbol shown as `name` and passed to numeric functions as `keyword`."""
-    sym = sp.Symbol(name, **assumptions)
-    KEYWORD[sym] = keyword or name
-    return sym
-
 
 def eq(lhs, rhs):
     """An unevaluated equation ``lhs = rhs`` for display in a step."""
@@ -146,7 +140,6 @@ class Derivation:
         ``log_space=True`` evaluates a positive product (a density) as exp(sum of logs)
         so that it does not overflow at large m. Built once per result.
         """
-        from ._bridge import numeric_function
 
         return numeric_function(self.result if key is None else self[key], log_space)
 
@@ -179,7 +172,6 @@ class Derivation:
         compiles with a plain ``pdflatex``. Every equation is also valid matplotlib
         mathtext. See :mod:`derivations._latex`.
         """
-        from . import _latex as L
 
         out = [rf"\section*{{{L.prose_latex(self.title)}}}", "", L.prose_latex(self.summary), ""]
         if self.assumptions or self.conditions is not sp.true:
@@ -207,7 +199,6 @@ class Derivation:
 
     def markdown(self):
         """Markdown with ``$$ ... $$`` display maths (one document per derivation)."""
-        from . import _latex as L
 
         out = [f"# {self.title}", "", f"`{self.name}`: {_one_line(self.summary)}", ""]
         if self.assumptions or self.conditions is not sp.true:
@@ -245,7 +236,6 @@ class Derivation:
 
 
 def _latex_of(expr):
-    from ._latex import to_latex
 
     return to_latex(expr)
 
@@ -330,7 +320,6 @@ class _Pickler(pickle.Pickler):
 
 def dumps(d):
     """Bytes of a derivation that :func:`pickle.loads` turns back into the same trees."""
-    import io
 
     buf = io.BytesIO()
     _Pickler(buf, protocol=pickle.HIGHEST_PROTOCOL).dump(d)
@@ -380,8 +369,6 @@ def _build(name):
 def _build_in_worker(name):
     """Worker-process entry of :func:`prefetch`: registers the package, builds `name`,
     returns its :func:`dumps` bytes (the executor's own pickling would re-evaluate)."""
-    import derivations  # noqa: F401  (registers every derivation)
-
     return dumps(get_derivation(name))
 
 

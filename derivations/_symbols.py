@@ -4,7 +4,7 @@ Momentum is the weight on history (lambda, tau). All quantities are in populatio
 (mu = 0, sigma = 1) unless a derivation says otherwise.
 """
 
-from ._core import param
+from ._params import param
 
 m = param("m", positive=True)                       # batch size
 ddof = param("ddof", nonnegative=True)              # delta degrees of freedom

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._bn import _m_ddof_iv
-from ._validation import real_array
+from ._validation import ParameterValueError, real_array
 
 __all__ = ["batch_statistics_moments", "BatchStatisticsMoments"]
 
@@ -69,7 +69,7 @@ def _batch_statistics_moments_iv(m, skewness, excess_kurtosis, ddof):
     bad = excess_kurtosis < skewness**2 - 2.0
     if np.any(bad):
         k, s = excess_kurtosis[bad].ravel()[0].item(), skewness[bad].ravel()[0].item()
-        raise ValueError(
+        raise ParameterValueError(
             "`excess_kurtosis` must be >= skewness**2 - 2 (Pearson's bound: no law has "
             f"less); got excess_kurtosis={k!r} with skewness={s!r}.")
     return m, skewness, excess_kurtosis, ddof

@@ -19,7 +19,7 @@ import warnings
 import numpy as np
 from scipy import special, stats
 
-from ._validation import integer_array, real_array
+from ._validation import ParameterValueError, integer_array, real_array
 
 __all__ = ["mean_noise", "variance_noise", "scale_moment"]
 
@@ -120,7 +120,7 @@ def _m_ddof_iv(m, ddof):
     m = integer_array(m, "m", minimum=2)
     ddof = integer_array(ddof, "ddof", minimum=0)
     if np.any(ddof >= m):
-        raise ValueError(f"`ddof` must be smaller than `m`; got ddof={ddof.tolist()!r}, "
+        raise ParameterValueError(f"`ddof` must be smaller than `m`; got ddof={ddof.tolist()!r}, "
                          f"m={m.tolist()!r}.")
     return m, ddof
 
@@ -291,7 +291,7 @@ def _log_unimodal_integral(dh, h):
     monotone with a dynamic range of at most e^30 and adaptive Gauss-Kronrod reaches
     ~1e-13 relative on it; the pieces are positive, so their sum loses nothing.
     """
-    from scipy import integrate
+    from scipy import integrate  # deferred: scipy
 
     def f(tau):  # dh <= 0 up to rounding; the cap only guards exp against misuse
         return math.exp(min(dh(tau), 700.0))
@@ -358,7 +358,7 @@ def _integrated(m, power, ddof, eps):
         hi = 0.0
     else:  # mode in (0, t_hi): there k expm1(t) > |s| >= |s| w(t)
         lo, hi = 0.0, math.log1p(-sigma) + 1.0
-    from scipy import optimize
+    from scipy import optimize  # deferred: scipy
 
     t0 = optimize.brentq(dH, lo, hi, xtol=1e-300, rtol=4 * 2.0**-52, maxiter=500)
     em1_t0, e_t0 = math.expm1(t0), math.exp(t0)

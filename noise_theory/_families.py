@@ -21,6 +21,8 @@ from typing import Callable
 import numpy as np
 from scipy import special
 
+from ._validation import ParameterTypeError, ParameterValueError, choice
+
 __all__ = ["GLMFamily", "FAMILIES", "glm_family", "get_family"]
 
 
@@ -109,14 +111,13 @@ def glm_family(family):
         growth = family.growth
         if (isinstance(growth, (bool, np.bool_)) or not isinstance(growth, (int, float))
                 or not growth > 0):
-            raise ValueError(f"`family.growth` must be a real number > 0 (inf allowed); "
+            raise ParameterValueError(f"`family.growth` must be a real number > 0 (inf allowed); "
                              f"got growth={growth!r}.")
         return family
     if isinstance(family, str):
-        from ._validation import choice
 
         return FAMILIES[choice(family, "family", tuple(FAMILIES))]
-    raise TypeError("`family` must be one of 'squared', 'logistic', 'poisson' or a "
+    raise ParameterTypeError("`family` must be one of 'squared', 'logistic', 'poisson' or a "
                     f"GLMFamily; got family={family!r}.")
 
 

@@ -45,6 +45,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._validation import ParameterValueError
+
 R0 = 0.5  # leading terms |z lam^j| > R0 are summed directly, the rest by the power series
 J_CAP = 1 << 16  # at most this many leading terms per evaluation point
 H_MAX = 0.2  # largest trapezoidal step in the contour parameter u
@@ -313,7 +315,7 @@ class GeometricGammaSum:
             raise RuntimeError("tail beyond the term cap is not negligible")
         if np.any(overflow & ~negligible):
             bad = x[overflow & ~negligible][0]
-            raise ValueError(f"`x` is too small to evaluate the lower tail at x={bad!r}: its "
+            raise ParameterValueError(f"`x` is too small to evaluate the lower tail at x={bad!r}: its "
                              f"saddle point overflows (x below about {self.c0:.3g} * 1e-300 "
                              f"with a non-negligible tail, possible only for tiny momentum).")
         edge = edge | overflow

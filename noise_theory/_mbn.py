@@ -15,7 +15,8 @@ import numpy as np
 from scipy import stats
 
 from ._bn import mean_noise, variance_noise
-from ._validation import integer_array, real_array
+from ._laplace_inversion import GeometricGammaSum
+from ._validation import ParameterValueError, choice, integer_array, real_array
 
 __all__ = [
     "ema_mean_noise",
@@ -253,16 +254,15 @@ class NoiseTrajectory:
 
 
 def _noise_trajectory_iv(m, momenta, ddof, start):
-    from ._validation import choice
 
     m = integer_array(m, "m", minimum=2)
     momenta = real_array(momenta, "momenta", minimum=0, maximum=1, max_open=True)
     if momenta.ndim > 1:
-        raise ValueError(f"`momenta` must be a scalar or a 1-D array of per-step momenta; "
+        raise ParameterValueError(f"`momenta` must be a scalar or a 1-D array of per-step momenta; "
                          f"got shape {momenta.shape}.")
     momenta = np.atleast_1d(momenta).copy()
     if momenta.size == 0:
-        raise ValueError("`momenta` must be a non-empty scalar or 1-D array of per-step "
+        raise ParameterValueError("`momenta` must be a non-empty scalar or 1-D array of per-step "
                          "momenta; got an empty array.")
     start = choice(start, "start", ("batch", "fixed"))
     return m, momenta, ddof, start
@@ -492,14 +492,13 @@ def _ema_law_iv(x, m, momentum, ddof):
     momentum = real_array(momentum, "momentum", minimum=0, maximum=1, max_open=True)
     ddof = integer_array(ddof, "ddof", minimum=0)
     if np.any(ddof >= m):
-        raise ValueError(f"`ddof` must be smaller than `m`; got ddof={ddof.tolist()!r}, "
+        raise ParameterValueError(f"`ddof` must be smaller than `m`; got ddof={ddof.tolist()!r}, "
                          f"m={m.tolist()!r}.")
     return np.broadcast_arrays(x, m, momentum, ddof)
 
 
 def _ema_law(m, lam, ddof):
     """The stationary variance noise as a GeometricGammaSum (m, ddof integers, lam float)."""
-    from ._laplace_inversion import GeometricGammaSum
 
     k, theta = 0.5 * (m - 1.0), 2.0 / (m - ddof)
     # E X = (m - 1)/(m - ddof) = 1 - (1 - ddof)/(m - ddof), the offset kept separately
@@ -509,7 +508,7 @@ def _ema_law(m, lam, ddof):
 
 def _ema_cdf_sf(x, m, lam, ddof):
     """(cdf, sf) of the stationary MBN variance noise at the points x (one m, lam, ddof)."""
-    from scipy import special
+    from scipy import special  # deferred: scipy
 
     cdf = np.where(x > 0, np.nan, 0.0)
     sf = 1.0 - cdf

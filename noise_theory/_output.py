@@ -11,10 +11,14 @@ Three different laws are called "the BN output" (docs/theory.md, section 2, (2.1
 
 from __future__ import annotations
 
+import math
+from math import comb
+
 import numpy as np
 from scipy import special, stats
 
-from ._validation import choice, integer_array, real_array
+from ._bn import _log_gamma_mode_density, _log_gamma_ratio_rel, _log_unimodal_integral, _phi, _phi_step
+from ._validation import ParameterValueError, choice, integer_array, real_array
 
 __all__ = ["bn_output", "in_batch_output"]
 
@@ -108,7 +112,6 @@ def _raw_moments_from_n(n, df, centre_moment):
     finite iff n < df. For n >= df: ``inf`` for even n (E T^n diverges), ``NaN`` for odd n
     (E|T|^n = inf with both signs carrying infinite mass: the moment does not exist).
     """
-    from ._bn import _log_gamma_ratio_rel
 
     n = float(n)
     df, centre_moment = np.broadcast_arrays(np.asarray(df, float), np.asarray(centre_moment, float))
@@ -125,7 +128,6 @@ def _raw_moments_from_n(n, df, centre_moment):
 
 def _normal_raw_moment(n, mean):
     """E (Z + mean)^n for Z ~ N(0, 1): sum over even j of C(n, j) mean^(n-j) (j-1)!!."""
-    from math import comb
 
     mean = np.asarray(mean, dtype=float)
     total = np.zeros_like(mean)
@@ -140,7 +142,7 @@ def _normal_raw_moment(n, mean):
 def _loc_zero_moment(dist, order, args, kwds, munp):
     """``moment`` for our laws (always loc = 0): scale^n E T^n from the exact `munp`."""
     if order != int(order) or order < 0:
-        raise ValueError("Moment must be a non-negative integer.")
+        raise ParameterValueError("`order` of a moment must be a non-negative integer.")
     shapes, loc, scale = dist._parse_args(*args, **kwds)
     if np.any(np.asarray(loc) != 0):
         return None
@@ -193,11 +195,9 @@ def _nct_log_integral(t, df, nc, kind):
     integral is taken in log space by :func:`_bn._log_unimodal_integral`. Everything stays
     relative: far tails (1e-300) are as accurate as the bulk.
     """
-    import math
 
-    from scipy import optimize
+    from scipy import optimize  # deferred: scipy
 
-    from ._bn import _log_gamma_mode_density, _log_unimodal_integral, _phi, _phi_step
 
     k = df / 2.0
     half_log_2pi = 0.5 * math.log(2.0 * math.pi)
@@ -355,7 +355,7 @@ class _nct_gen(type(stats.nct)):
 
     def _invert(self, q, df, nc, *, upper):
         """t with P(T <= t) = q (upper: P(T > t) = q); Boost where safe, else brentq."""
-        from scipy import optimize
+        from scipy import optimize  # deferred: scipy
 
         q, df, nc = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (q, df, nc)))
         with np.errstate(all="ignore"):
@@ -414,11 +414,11 @@ def _bn_output_iv(m, x, model):
     m = integer_array(m, "m", minimum=2)
     if model == "in_batch":
         if x is not None:
-            raise ValueError(
+            raise ParameterValueError(
                 "`x` is only used with model='out_of_batch' (a fixed sample outside the "
                 f"batch); the in-batch output has no fixed x; got x={x!r}.")
         if m.ndim > 0 and np.any(m == 2) and np.any(m != 2):
-            raise ValueError(
+            raise ParameterValueError(
                 "`m` = 2 gives a two-point law (every in-batch output is exactly +-1): "
                 f"request it alone, not with other batch sizes; got m={m.tolist()!r}.")
     elif x is not None:

@@ -27,8 +27,9 @@ from typing import NamedTuple
 import numpy as np
 from scipy import special, stats
 
+from ._bn import _log_gamma_mode_density, _stirling_correction, scale_moment
 from ._families import LOGISTIC, POISSON, SQUARED, GLMFamily, glm_family
-from ._validation import integer_array, real_array
+from ._validation import ParameterTypeError, ParameterValueError, choice, integer_array, real_array
 
 __all__ = [
     "GLMInputs",
@@ -186,7 +187,6 @@ def _log_c1_bn_gamma(k, m):
     form ``E = k log1pmx(-1/(2k)) - log1p(-1/(2k)) + corr(k - 1/2) - corr(k)`` has only
     O(1/k) terms (no cancellation at k ~ 1e17).
     """
-    from ._bn import _stirling_correction
 
     if k - 0.5 >= 10.0:
         x = 0.5 / k
@@ -220,11 +220,11 @@ def _lgamma_second_difference(k):
 def _scalars_iv(m, momentum, eps):
     m = int(integer_array(m, "m", minimum=2)[()]) if np.ndim(m) == 0 else None
     if m is None:
-        raise TypeError("`m` must be a single integer >= 2 (one batch size per call).")
+        raise ParameterTypeError("`m` must be a single integer >= 2 (one batch size per call).")
     momentum = real_array(momentum, "momentum", minimum=0.0, maximum=1.0, max_open=True)
     eps = real_array(eps, "eps", minimum=0.0)
     if momentum.ndim or eps.ndim:
-        raise TypeError("`momentum` and `eps` must be scalars (one noise law per call).")
+        raise ParameterTypeError("`momentum` and `eps` must be scalars (one noise law per call).")
     return m, float(momentum), float(eps)
 
 
@@ -236,8 +236,9 @@ def _finite_iv(value, name):
         arr = np.asarray(value, dtype=float)
         n_nan = int(np.count_nonzero(np.isnan(arr)))
         if n_nan:
-            raise ValueError(f"`{name}` must be a real number (finite, not NaN); got NaN in {n_nan} of "
-                             f"{arr.size} value(s) of {name}.") from None
+            raise ParameterValueError(
+                f"`{name}` must be a real number (finite, not NaN); got NaN in {n_nan} of "
+                f"{arr.size} value(s) of {name}.") from None
         raise
 
 
@@ -468,7 +469,6 @@ def _strength_full(m, momentum, eps):
             var_h2 = -c2 * math.expm1(-_lgamma_second_difference(k))
     elif k <= _K_BIG:
         if momentum == 0.0:
-            from ._bn import scale_moment
 
             c1 = float(scale_moment(m, 1, eps=eps))
             c2 = float(scale_moment(m, 2, eps=eps))
@@ -547,7 +547,6 @@ class GLMRegularizer:
         ``around="mean"``: :math:`\ell(E\eta, y) + R`; ``around="noise_free"``:
         :math:`\ell(\eta_0, y) + \mathrm{bias} - y\delta + R_0`.
         """
-        from ._validation import choice
 
         choice(around, "around", ("mean", "noise_free"))
         fam = self.family
@@ -797,7 +796,6 @@ def _outer_rule(law, t_min=1e-150):
     k, th = law.shape, law.scale
     mean = k * th
     if k > _K_BIG:
-        from ._bn import _log_gamma_mode_density
 
         # log density of tau = log(v/mean): k log k - k - lgamma(k) + k (tau - expm1 tau)
         lgm = float(_log_gamma_mode_density(k))

@@ -9,11 +9,19 @@ within an epoch.
 
 from __future__ import annotations
 
+import difflib
 from typing import NamedTuple
 
 import numpy as np
 
-from ._validation import integer_array, positive_int, real_array
+from ._validation import (
+    ParameterTypeError,
+    ParameterValueError,
+    choice,
+    integer_array,
+    positive_int,
+    real_array,
+)
 
 __all__ = [
     "paper_momentum",
@@ -49,7 +57,7 @@ def _momentum_iv(momentum, name="momentum"):
 
 def _ratio_iv(m, m0):
     if np.any(m0 > m * 2.0 ** 52):
-        raise ValueError(f"`m0` must be <= m * 2**52 (beyond it the end momentum 1 - m/m0 "
+        raise ParameterValueError(f"`m0` must be <= m * 2**52 (beyond it the end momentum 1 - m/m0 "
                          f"rounds to 1 in floating point); got m0={m0.tolist()!r} with "
                          f"m={m.tolist()!r}.")
 
@@ -143,7 +151,7 @@ def inference_momentum(m, *, m0=32, tau0=0.9):
     tau0 = _momentum_iv(tau0, "tau0")
     tau = tau0 ** (m / m0)
     if np.any(tau >= 1.0):
-        raise ValueError(f"`m0` too large for `m` and `tau0`: tau = tau0**(m/m0) rounds to 1 "
+        raise ParameterValueError(f"`m0` too large for `m` and `tau0`: tau = tau0**(m/m0) rounds to 1 "
                          f"(needs (m/m0) * |log(tau0)| >= 2**-53); got m={m.tolist()!r}, "
                          f"m0={m0.tolist()!r}, tau0={tau0.tolist()!r}.")
     return _out(tau)
@@ -253,34 +261,33 @@ def parse_momentum_schedule(schedule):
     MomentumScheduleSpec(kind='linear', value=None)
     """
     if not isinstance(schedule, str):
-        raise TypeError(f"`schedule` must be a string such as 'constant:0.9'; "
+        raise ParameterTypeError(f"`schedule` must be a string such as 'constant:0.9'; "
                         f"got schedule={schedule!r}.")
     kind, colon, arg = schedule.partition(":")
     if kind not in SCHEDULES:
-        import difflib
 
         close = difflib.get_close_matches(kind, SCHEDULES, n=3, cutoff=0.5)
         hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-        raise ValueError(f"`schedule` {schedule!r}: the kind before ':' must be one of "
+        raise ParameterValueError(f"`schedule` {schedule!r}: the kind before ':' must be one of "
                          f"{', '.join(repr(s) for s in SCHEDULES)}; got {kind!r}.{hint}")
     value = None
     if colon:
         if kind == "paper":
-            raise ValueError(f"`schedule` {schedule!r}: 'paper' takes no value; use "
+            raise ParameterValueError(f"`schedule` {schedule!r}: 'paper' takes no value; use "
                              f"schedule='paper'.")
         if not arg.strip():
-            raise ValueError(f"`schedule` {schedule!r}: a momentum must follow ':', e.g. "
+            raise ParameterValueError(f"`schedule` {schedule!r}: a momentum must follow ':', e.g. "
                              f"'{kind}:0.9'.")
         try:
             value = float(arg) + 0.0   # -0.0 -> 0.0
         except ValueError:
-            raise ValueError(f"`schedule` {schedule!r}: the value after ':' must be a real "
+            raise ParameterValueError(f"`schedule` {schedule!r}: the value after ':' must be a real "
                              f"number; got {arg!r}.") from None
         if not 0.0 <= value < 1.0:     # also refuses nan and inf
-            raise ValueError(f"`schedule` {schedule!r}: momentum must be in [0, 1); "
+            raise ParameterValueError(f"`schedule` {schedule!r}: momentum must be in [0, 1); "
                              f"got {arg.strip()}.")
     elif kind == "constant":
-        raise ValueError(f"`schedule` {schedule!r}: 'constant' needs a momentum, e.g. "
+        raise ParameterValueError(f"`schedule` {schedule!r}: 'constant' needs a momentum, e.g. "
                          f"'constant:0.9'.")
     return MomentumScheduleSpec(kind, value)
 
@@ -338,7 +345,7 @@ def momentum_schedule(schedule, *, m, epochs, iterations_per_epoch=1, m0=32):
     else:
         per_epoch = _momentum_iv(schedule, "schedule")
         if per_epoch.shape != (epochs,):
-            raise ValueError(f"`schedule` array must have shape (epochs,) = ({epochs},); "
+            raise ParameterValueError(f"`schedule` array must have shape (epochs,) = ({epochs},); "
                              f"got shape {per_epoch.shape}.")
     return np.repeat(np.asarray(per_epoch, dtype=float), iterations_per_epoch)
 
@@ -382,10 +389,10 @@ def momentum_for_target_batch(m, target):
     m = integer_array(m, "m", minimum=2)
     target = real_array(target, "target", allow_inf=False)
     if np.any(target < m):
-        raise ValueError(f"`target` must be >= m (a momentum >= 0 only lowers the noise); "
+        raise ParameterValueError(f"`target` must be >= m (a momentum >= 0 only lowers the noise); "
                          f"got target={target.tolist()!r} with m={m.tolist()!r}.")
     if np.any(target > m * _TARGET_RATIO_MAX):
-        raise ValueError(f"`target` must be <= m * 2**52 (beyond it the momentum "
+        raise ParameterValueError(f"`target` must be <= m * 2**52 (beyond it the momentum "
                          f"(target - m)/(target + m) rounds to 1 in floating point); got "
                          f"target={target.tolist()!r} with m={m.tolist()!r}.")
     return _out((target - m) / (target + m))
@@ -405,7 +412,7 @@ def from_pytorch_momentum(momentum):
     """
     momentum = real_array(momentum, "momentum", minimum=0, maximum=1, min_open=True)
     if np.any(momentum < _PYTORCH_MIN):
-        raise ValueError(f"`momentum` (PyTorch, weight on the new value) must be >= 2**-53 "
+        raise ParameterValueError(f"`momentum` (PyTorch, weight on the new value) must be >= 2**-53 "
                          f"(below it lambda = 1 - momentum rounds to 1); got "
                          f"momentum={momentum.tolist()!r}.")
     return _out(1.0 - momentum)
@@ -429,7 +436,6 @@ DRIFTS = ("linear", "walk")
 
 
 def _drift_iv(m, momentum, drift, rate):
-    from ._validation import choice
 
     drift = choice(drift, "drift", DRIFTS)
     m = integer_array(m, "m", minimum=2)
@@ -498,7 +504,7 @@ def _linear_drift_root(c):
     e = 1 - lambda (the root of e^3 = c (1-e)(2-e)^2, e ~ (4c)^(1/3)), so that a momentum
     close to 1 keeps its distance from 1 exactly. Both sides are monotone (one root).
     """
-    from scipy import optimize
+    from scipy import optimize  # deferred: scipy
 
     if c > 1e30:   # lambda = 1/(c + 3) + O(c^-2): below 1e-30, exact to double precision
         return 1.0 / c
@@ -563,7 +569,7 @@ def optimal_drift_momentum(m, *, drift, rate):
     """
     m, _, drift, rate = _drift_iv(m, None, drift, rate)
     if np.any(rate <= 0):
-        raise ValueError(f"`rate` must be a real number > 0 (without drift the error falls "
+        raise ParameterValueError(f"`rate` must be a real number > 0 (without drift the error falls "
                          f"all the way to momentum 1, which freezes the statistics: there is "
                          f"no optimum below 1); got rate={rate.tolist()!r}.")
     m, rate = np.broadcast_arrays(m, rate)
@@ -579,7 +585,7 @@ def optimal_drift_momentum(m, *, drift, rate):
             pm = np.where(x > 1e150, x, 0.5 * (x + np.sqrt(x * x + 4.0 * x)))
             out = 1.0 / (1.0 + pm)
     if np.any(out >= 1.0):
-        raise ValueError(f"`rate` too small for `m`: the optimal momentum rounds to 1 in "
+        raise ParameterValueError(f"`rate` too small for `m`: the optimal momentum rounds to 1 in "
                          f"floating point (needs about rate**2 * m >= 3e-49 for linear "
                          f"drift, >= 1e-32 for a walk); got rate={rate.tolist()!r} with "
                          f"m={m.tolist()!r}.")

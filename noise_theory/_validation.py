@@ -11,6 +11,7 @@ status 1). Nothing here uses ``assert``.
 
 from __future__ import annotations
 
+import difflib
 import numbers
 import operator
 
@@ -144,7 +145,6 @@ def choice(value, name, options):
     """Return `value` if it is one of `options`, else raise with the closest valid ones."""
     if value in options:
         return value
-    import difflib
 
     close = difflib.get_close_matches(str(value), [str(o) for o in options], n=3, cutoff=0.5)
     hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""

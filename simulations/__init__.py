@@ -72,7 +72,7 @@ run_experiment(*, data, models, depths, norms, batch_sizes, seeds, epochs, ...) 
 noise_probe(config, data, *, seed, checkpoints, batches)  realised BN/MBN noise inside a network vs theory
 """
 
-from noise_theory._lazy import lazy_namespace
+from noise_theory._lib import lazy_namespace
 
 #: public name -> private module that defines it (PEP 562 lazy loading).
 _LAZY = {

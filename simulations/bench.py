@@ -35,8 +35,7 @@ import time
 
 import numpy as np
 
-from noise_theory._lib import ParameterValueError
-from noise_theory._validation import positive_int, real_array
+from noise_theory._lib import ParameterValueError, positive_int, real_array
 
 from .mc._engine import run_chunks
 from .mc._progress import progress as make_bar

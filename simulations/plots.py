@@ -25,8 +25,7 @@ from noise_theory import (
     regularizer_strength,
     variance_noise,
 )
-from noise_theory._lib import ParameterValueError
-from noise_theory._validation import choice, integer_array
+from noise_theory._lib import ParameterValueError, choice, integer_array
 
 __all__ = [
     "plot_noise_densities",

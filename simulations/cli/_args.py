@@ -11,9 +11,10 @@ import argparse
 import math
 import os
 import sys
+import tempfile
 from pathlib import Path
 
-from noise_theory._validation import real_rule
+from noise_theory._lib import real_rule
 
 from ..io import dumps_json, format_value
 
@@ -103,7 +104,6 @@ def float_type(*, minimum=None, maximum=None, min_open=False, max_open=False, na
 def _probe_writable(folder, text):
     """Create and remove a temporary file in `folder`: the only sure test that it is
     writable (``os.access`` says yes for root in ``/proc``)."""
-    import tempfile
 
     try:
         fd, name = tempfile.mkstemp(prefix=".bn-noise-probe.", dir=folder)

@@ -130,7 +130,7 @@ def _run_all(args, derivations):
                 atomic_write(tmp / f"{name}.md", derivation.markdown())
                 rows.append((name, f"{name}.md", elapsed))
         if latex:
-            from derivations._latex import standalone  # deferred: sympy
+            from derivations import latex_document as standalone  # deferred: sympy
 
             body = "\n\\clearpage\n".join(d.latex() for d in built)
             index_name = "derivations.tex"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..io import write_csv
 from ._args import (
     add_batch_size_argument,
     float_type,
@@ -151,7 +152,6 @@ CSV_COLUMNS = [
 
 def per_epoch_csv(path, summaries):
     """Write every epoch of every summary as CSV; exact columns empty without N (with why)."""
-    from ..io import write_csv
 
     header = ["m", "m0", "tau", "tau_pytorch"] + [h for h, _ in CSV_COLUMNS] + ["note"]
     rows = []

@@ -39,8 +39,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from noise_theory._lib import ParameterTypeError
-from noise_theory._validation import positive_int
+from noise_theory._lib import ParameterTypeError, positive_int
 
 from ._accumulators import merge as _merge_acc
 from ._limits import MAX_THREADS

@@ -42,8 +42,7 @@ import warnings
 import numpy as np
 
 import noise_theory as nt
-from noise_theory._lib import ParameterValueError
-from noise_theory._validation import positive_int, real_array
+from noise_theory._lib import ParameterValueError, positive_int, real_array
 
 from ..mc import AgreementRule, Moments, PitHistogram, PowerSums
 from ..mc._engine import run_chunks

@@ -21,9 +21,8 @@ import math
 
 import numpy as np
 
-from noise_theory._families import get_family
+from noise_theory import glm_family, validate_glm_inputs
 from noise_theory._lib import ParameterValueError
-from noise_theory._regularizer import _expected_glm_loss_iv
 
 from ..mc._accumulators import Moments
 from ..mc._engine import run_chunks
@@ -155,8 +154,8 @@ def simulate_glm_loss(h, y, *, gamma, beta, m, family="logistic", momentum=0.0, 
     True
     """
 
-    h, y, gamma, beta, m, fam, momentum, eps = _expected_glm_loss_iv(
-        h, y, gamma, beta, m, family, momentum, eps)
+    h, y, gamma, beta, m, fam, momentum, eps = validate_glm_inputs(
+        h, y, gamma=gamma, beta=beta, m=m, family=family, momentum=momentum, eps=eps)
     n = count(n, "n", maximum=MAX_DRAWS)
     if h.size > MAX_POINTS:
         raise ParameterValueError(f"`h`, `y`, `gamma` and `beta` broadcast to {h.size} points; "
@@ -169,7 +168,7 @@ def simulate_glm_loss(h, y, *, gamma, beta, m, family="logistic", momentum=0.0, 
                 f"{float(momentum)!r}", "lower `n`, `m` or `momentum`")
     h, y, gamma, beta = (np.ascontiguousarray(a, dtype=float).ravel() for a in (h, y, gamma, beta))
     kernel = functools.partial(_loss_kernel, h=h, y=y, gamma=gamma, beta=beta, m=m,
-                               family=get_family(fam), momentum=momentum, eps=eps)
+                               family=glm_family(fam), momentum=momentum, eps=eps)
     run = run_chunks(kernel, n, block_size=_BLOCK, rng=rng, workers=workers,
                      progress=progress, desc=f"loss m={m}")
     acc = run.accumulator

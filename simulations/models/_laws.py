@@ -19,8 +19,7 @@ import math
 
 import numpy as np
 
-from noise_theory._lib import ParameterTypeError, ParameterValueError
-from noise_theory._validation import choice, real_array
+from noise_theory._lib import ParameterTypeError, ParameterValueError, choice, real_array
 
 __all__ = ["InputLaw", "input_law", "DISTRIBUTIONS", "gaussian_batch_statistics"]
 
@@ -117,7 +116,7 @@ def input_law(dist="normal", *, df=None) -> InputLaw:
     >>> bool(abs(x.mean()) < 0.02), bool(abs(x.var() - 1) < 0.05)
     (True, True)
     """
-    from scipy import stats  # lazily: the CLI lists DISTRIBUTIONS without loading scipy
+    from scipy import stats  # deferred: scipy (the CLI lists DISTRIBUTIONS without it)
 
 
     if isinstance(dist, str):

@@ -40,8 +40,7 @@ import functools
 
 import numpy as np
 
-from noise_theory._lib import ParameterValueError
-from noise_theory._validation import choice, integer_array, positive_int, real_array
+from noise_theory._lib import ParameterValueError, choice, integer_array, positive_int, real_array
 
 from ..mc._accumulators import Moments
 from ..mc._engine import run_chunks

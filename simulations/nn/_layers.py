@@ -12,6 +12,8 @@ import numpy as np
 
 from noise_theory._lib import ParameterValueError, positive_int
 
+from ._norm import Normaliser
+
 __all__ = [
     "AvgPool2d",
     "Conv2d",
@@ -266,7 +268,6 @@ class Network:
                 for i, layer in enumerate(self.layers) for k in layer.params]
 
     def normalisers(self):
-        from ._norm import Normaliser
         return [layer for layer in self.layers if isinstance(layer, Normaliser)]
 
     def __repr__(self):

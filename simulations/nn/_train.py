@@ -3,6 +3,7 @@ step decay, a fixed epoch budget; one SeedSequence per run, bit-identical reruns
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import time
 from dataclasses import dataclass, field
@@ -178,7 +179,6 @@ def one_blas_thread():
             threadpool_limits,  # deferred: threadpoolctl (with scikit-learn)
         )
     except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
-        import contextlib
         return contextlib.nullcontext()
     return threadpool_limits(1)
 

@@ -20,13 +20,17 @@ base64 PNG), the figures as PNG and SVG, and the data as CSV and JSON, all atomi
 from __future__ import annotations
 
 import contextlib
+import importlib
 import io
 import marshal
+import multiprocessing
 import os
 import pickle
+import sys
 import time
 import types
 import weakref
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +40,7 @@ from noise_theory._lib import ParameterValueError
 from ..io import atomic_directory, atomic_write, dumps_json, write_csv
 from ..mc import as_seed_sequence
 from ..mc._progress import progress as make_bar
+from . import _sections  # deferred: the sections import scipy.stats and numba
 from ._model import DEFAULT_ALPHA, Context, ReportResult, Section, bonferroni_z
 from ._render import _claim_json, render_html, render_markdown
 
@@ -166,7 +171,6 @@ def _running(sections, seq, full, workers, progress, extra_steps=0):
     section is done. Results are picked up by name, so the bytes written do not depend on
     the number of workers.
     """
-    from . import _sections  # deferred: the sections import scipy.stats and numba
 
     SECTIONS = _sections.SECTIONS
 
@@ -186,7 +190,7 @@ def _running(sections, seq, full, workers, progress, extra_steps=0):
     pool = _pool(workers)
     try:
         if pool is not None and sections is None:
-            from derivations._core import prefetch  # deferred: sympy
+            from derivations import prefetch  # deferred: sympy
 
             prefetch(pool)
         for spec in chosen:
@@ -223,9 +227,6 @@ def _pool(workers):
     n = (os.cpu_count() or 1) if workers is None else int(workers)
     if n < 2:
         return None
-    import multiprocessing
-    import sys
-    from concurrent.futures import ProcessPoolExecutor
 
     method = "fork" if sys.platform.startswith("linux") else "spawn"
     pool = ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context(method))
@@ -274,7 +275,6 @@ class _FigurePickler(pickle.Pickler):
 
 
 def _rebuild_function(code, module, defaults):
-    import importlib
 
     return types.FunctionType(marshal.loads(code), vars(importlib.import_module(module)),
                               None, defaults)

@@ -6,10 +6,11 @@ import numpy as np
 
 from ..nn._data import digits
 from ..nn._experiment import run_experiment
+from ..nn._figures import accuracy_figure  # deferred: matplotlib
 from ..nn._probe import noise_probe
 from ..nn._train import TrainConfig
 from ._common import SectionSpec, md_rows, new_figure
-from ._model import Claim, row
+from ._model import Claim, Figure, row
 
 
 def _grid(ctx, section):
@@ -26,10 +27,8 @@ def _grid(ctx, section):
                          "with population statistics recomputed at the final weights):\n\n"
                          + md_rows(header, [[f"{r[k]:.4g}" if isinstance(r[k], float) else r[k]
                                              for k in header] for r in res.rows]))
-    from ..nn._figures import accuracy_figure  # deferred: matplotlib
 
     fig = accuracy_figure(res.rows)
-    from ._model import Figure
     section.figures.append(Figure("training_accuracy", "Test accuracy against batch size "
                                   "per normaliser (error bars: sd over seeds).", fig))
     ctx.cache["training_rows"] = res.rows

@@ -106,7 +106,7 @@ def _api_cases():
         (lambda: simulate_bn(4, 10 ** 12), ValueError, r"`samples` must be an integer <= 1e\+11"),
         (lambda: simulate_bn(4, True), TypeError, r"`samples`"),
         (lambda: simulate_bn(1, 100), ValueError, r"`m` must be an integer >= 2"),
-        (lambda: simulate_bn(4, 100, bins=10 ** 6), ValueError, r"`bins` must be an integer >= 2 and <= 16384"),
+        (lambda: simulate_bn(4, 100, bins=10 ** 6), ValueError, r"`bins` must be an integer >= 2 and <= 16384"),  # noqa: E501
         (lambda: simulate_bn(2 * 10 ** 6, 100, dist="laplace"), ValueError, r"`m` must be <= 1048576"),
         (lambda: simulate_bn(4, 100, ddof=4), ValueError, r"`ddof`"),
         (lambda: simulate_bn(4, 100, dist="relu"), ValueError, r"`eps` must be > 0"),
