@@ -20,7 +20,8 @@ ema_mean_noise(m, momentum)        exact stationary law of the MBN mean noise (f
 ema_variance_noise(m, momentum, *, ddof=0)  MBN variance noise: exact mean/var, approx. Gamma law
 effective_batch_size(m, momentum)  m (1+lambda)/(1-lambda): BN batch with MBN's mean noise
 EmaVarianceNoise                   result of ema_variance_noise (frozen dataclass)
-ema_variance_noise_cdf(x, m, momentum, *, ddof=0)  exact CDF of the MBN variance noise (Fourier inversion)
+ema_variance_noise_cdf(x, m, momentum, *, ddof=0)  exact CDF of the MBN variance noise (Laplace inversion)
+ema_variance_noise_sf(x, m, momentum, *, ddof=0)   its complement 1 - CDF, accurate in the upper tail
 noise_trajectory(m, momenta, *, ddof=0, start="batch")  exact per-step MBN noise (recursion)
 NoiseTrajectory                    result of noise_trajectory (frozen dataclass)
 mbn_output_moments(m, momentum, *, eps=0.0)  mean/variance of an in-batch MBN output
@@ -76,7 +77,8 @@ _LAZY = {
     "ema_variance_noise": "noise_theory._mbn",
     "effective_batch_size": "noise_theory._mbn",
     "EmaVarianceNoise": "noise_theory._mbn",
-    "ema_variance_noise_cdf": "noise_theory._mbn",
+    "ema_variance_noise_cdf": "noise_theory._mbn_law",
+    "ema_variance_noise_sf": "noise_theory._mbn_law",
     "noise_trajectory": "noise_theory._mbn",
     "NoiseTrajectory": "noise_theory._mbn",
     "mbn_output_moments": "noise_theory._mbn",
@@ -94,7 +96,7 @@ _LAZY = {
     "optimal_drift_momentum": "noise_theory._schedules",
     "glm_regularizer": "noise_theory._regularizer",
     "GLMRegularizer": "noise_theory._regularizer",
-    "expected_glm_loss": "noise_theory._regularizer",
+    "expected_glm_loss": "noise_theory._glm_loss",
     "regularizer_strength": "noise_theory._regularizer",
     "RegularizerStrength": "noise_theory._regularizer",
     "GLMFamily": "noise_theory._families",
@@ -106,11 +108,11 @@ _LAZY = {
     "inverse_scale_moments": "noise_theory._fast",
     "stationary_mbn_noise": "noise_theory._fast",
     "glm_family": "noise_theory._families",
-    "noise_law": "noise_theory._regularizer",
-    "NoiseLaw": "noise_theory._regularizer",
-    "glm_divergence_reason": "noise_theory._regularizer",
-    "validate_glm_inputs": "noise_theory._regularizer",
-    "GLMInputs": "noise_theory._regularizer",
+    "noise_law": "noise_theory._noise_law",
+    "NoiseLaw": "noise_theory._noise_law",
+    "glm_divergence_reason": "noise_theory._glm_loss",
+    "validate_glm_inputs": "noise_theory._noise_law",
+    "GLMInputs": "noise_theory._noise_law",
     "parse_momentum_schedule": "noise_theory._schedules",
     "MomentumScheduleSpec": "noise_theory._schedules",
 }

@@ -21,10 +21,10 @@ from noise_theory import (
     ema_mean_noise,
     ema_variance_noise,
     ema_variance_noise_cdf,
+    ema_variance_noise_sf,
     mbn_output_moments,
     noise_trajectory,
 )
-from noise_theory._mbn import ema_variance_noise_sf
 
 # Reference CDF values by mpmath Talbot inversion of L(s)/s at 50 digits:
 #   import mpmath as mp; mp.mp.dps = 50

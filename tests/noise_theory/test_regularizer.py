@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from scipy import special, stats
 
 from noise_theory import GLMFamily, expected_glm_loss, glm_regularizer, regularizer_strength
-from noise_theory._regularizer import _expected_softplus, _noise_law, _outer_rule
+from noise_theory._glm_loss import _expected_softplus, _outer_rule
+from noise_theory._noise_law import _noise_law
 
 # ---------------------------------------------------------------- mpmath references
 # Generated with mpmath 1.3 (dps = 20) by:

@@ -232,7 +232,7 @@ def test_validate_glm_inputs_is_the_shared_validator():
     assert h.shape == y.shape == gamma.shape == (2, 2) and m == 8 and type(m) is int
     assert fam is glm_family("squared") and momentum == 0.5 and eps == 0.0
     assert v.family is fam and isinstance(v, nt.GLMInputs)
-    from noise_theory._regularizer import _expected_glm_loss_iv
+    from noise_theory._noise_law import _expected_glm_loss_iv
 
     old = _expected_glm_loss_iv(1.0, 1.0, 2.0, 0.0, 8, "logistic", 0.0, 0.0)
     assert old.m == 8 and old.family.name == "logistic"
@@ -255,7 +255,7 @@ def test_glm_family_and_alias():
 
 
 def test_noise_law_public_and_exact_moments():
-    from noise_theory._regularizer import _noise_law, _NoiseLaw
+    from noise_theory._noise_law import _noise_law, _NoiseLaw
 
     for m, mom in [(2, 0.0), (8, 0.0), (8, 0.9), (5, 1 - 2**-53)]:
         law = noise_law(m, momentum=mom)
