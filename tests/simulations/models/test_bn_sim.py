@@ -405,7 +405,7 @@ def test_errors(args, kwargs, exc, match):
 
 def test_verdict_rules():
     from simulations import SimulationResult
-    from simulations.models._bn import _verdicts
+    from simulations.models._bn_checks import _verdicts
 
     R = SimulationResult
     rows = [(R("a", 1.0, 0.1, 100), math.nan, True),          # no theory
