@@ -47,8 +47,6 @@ from ..mc._limits import MAX_DRAWS, check_draws, count
 from ._bn_checks import (
     _KS_LAW_NAMES,
     BNSimulation,
-    KSCheck,
-    MomentCheck,
     _exact_laws,
     _moment_rows,
     _verdicts,
