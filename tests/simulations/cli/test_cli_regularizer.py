@@ -95,4 +95,19 @@ def test_simulate_regularizer(capsys, tmp_path):
     text = capsys.readouterr().out
     assert "seed entropy: 1" in text and "gamma_pred" in text
     row = data["rows"][0]
-    assert math.isfinite(row["gamma"]) and row["gamma_exact"] == "nan"
+    # not computed without --exact: null with the reason (never "nan"), empty in the CSV
+    assert math.isfinite(row["gamma"]) and row["gamma_exact"] is row["loss_exact"] is None
+    assert row["reason"] == "gamma_exact, loss_exact: not computed (pass --exact)"
+    assert "nan" not in out.read_text() and "nan" not in text
+    assert "empty gamma_exact, loss_exact: not computed (pass --exact)." in text
+
+
+def test_simulate_regularizer_flag_vocabulary(capsys):
+    # --ideal-batch-size is the primary name, --m0 its alias; -T is --epochs (as in schedule)
+    runs = [_json(capsys, ["simulate", "regularizer", "-m", "4", "--samples", "400", *flags,
+                           "--seed", "2", "--json"])
+            for flags in (["--ideal-batch-size", "16", "-T", "3"],
+                          ["--m0", "16", "--epochs", "3"])]
+    assert runs[0] == runs[1]
+    assert runs[0]["settings"]["m0"] == 16 and runs[0]["settings"]["epochs"] == 3
+    assert runs[0]["rows"][1]["momentum"] == pytest.approx(1 - 4 / 16)

@@ -42,8 +42,7 @@ COMMANDS = [
         "a Piecewise branch 'nan otherwise' in derivations/_regularizer.py")),
     ["simulate", "bn"],
     ["simulate", "mbn"],
-    pytest.param(["simulate", "regularizer"], marks=_still_prints_nan(
-        "gamma_exact without --exact; owned by the simulate-regularizer helper")),
+    ["simulate", "regularizer"],
     pytest.param(["regularizer"], marks=_still_prints_nan(
         "divergent coefficients at m <= 3; owned by the regularizer helper")),
 ]
