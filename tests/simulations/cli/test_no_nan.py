@@ -43,8 +43,7 @@ COMMANDS = [
     ["simulate", "bn"],
     ["simulate", "mbn"],
     ["simulate", "regularizer"],
-    pytest.param(["regularizer"], marks=_still_prints_nan(
-        "divergent coefficients at m <= 3; owned by the regularizer helper")),
+    ["regularizer"],
 ]
 
 
