@@ -45,7 +45,8 @@ def add_parser(subparsers, common):
     p.add_argument("--dist", default="normal", metavar="NAME",
                    help="input law: " + ", ".join(DISTRIBUTIONS) + " (default normal)")
     p.add_argument("--df", type=float_type(minimum=0, min_open=True, name="df"), default=None,
-                   help="degrees of freedom for --dist t")
+                   help="degrees of freedom for --dist t (default: none; required with "
+                        "--dist t)")
     p.add_argument("--ddof", type=int_type(0, "ddof"), default=0,
                    help="batch variance divides by m - ddof (default 0: BN's biased variance)")
     p.add_argument("--eps", type=float_type(minimum=0, name="eps"), default=0.0,
@@ -56,7 +57,7 @@ def add_parser(subparsers, common):
                                               max_open=True, name="alpha"),
                    default=0.01, help="family-wise significance level (default 0.01)")
     p.add_argument("--out", metavar="FILE.csv", default=None, type=output_file_type,
-                   help="also write the table to this CSV file (atomically)")
+                   help="also write the table to this CSV file (atomically; default: none)")
     p.set_defaults(func=run)
     return p
 

@@ -71,13 +71,16 @@ def add_parser(subparsers, common):
     p.add_argument("--ideal-batch-size", "--m0", dest="m0", type=int_type(2, "ideal batch size"),
                    default=32, metavar="M0", help="m0 of the paper's schedule (default 32)")
     p.add_argument("--epochs", "-T", type=int_type(2, "epochs"), default=10, metavar="T",
-                   help="epochs (default 10)")
+                   help="training epochs T of the schedule, as in 'schedule' and 'advise' "
+                        "(default 10, not their 200: every step is simulated, chains x "
+                        "steps)")
     p.add_argument("--iterations-per-epoch", type=int_type(1, "iterations per epoch"),
                    default=50, metavar="N", help="steps per epoch (default 50)")
     p.add_argument("--drift", type=_drift_type("drift"), default="none", metavar="D",
                    help="population-mean drift: none | linear:RATE | walk:SD (default none)")
     p.add_argument("--std-drift", type=_drift_type("std drift"), default="none", metavar="D",
-                   help="drift of the log population sd: none | linear:RATE | walk:SD")
+                   help="drift of the log population sd: none | linear:RATE | walk:SD "
+                        "(default none; no theory covers it: rows are not tested)")
     p.add_argument("--fast", action="store_true",
                    help="draw (mu_B, sigma_B^2) from their exact joint law (O(1) per step)")
     p.add_argument("--chains", "-n", type=int_type(2, "chains"), default=10_000, metavar="N",
@@ -90,7 +93,8 @@ def add_parser(subparsers, common):
     p.add_argument("--workers", type=int_type(1, "workers"), default=None, metavar="W",
                    help="worker threads (default: all cores); never changes the result")
     p.add_argument("--out", metavar="FILE.csv", default=None, type=output_file_type,
-                   help="also write the per-step table to this CSV file (atomically)")
+                   help="also write the per-step table to this CSV file (atomically; "
+                        "default: none)")
     p.set_defaults(func=run)
     return p
 

@@ -80,7 +80,7 @@ def add_parser(subparsers, common):
                    help="independent replicates (fresh data and SGD noise) per row; the "
                         "table shows medians and spreads (default 1)")
     p.add_argument("--out", metavar="FILE.csv", default=None, type=output_file_type,
-                   help="also write the table to this CSV file (atomically)")
+                   help="also write the table to this CSV file (atomically; default: none)")
     p.set_defaults(func=run)
     return p
 

@@ -29,8 +29,29 @@ def test_help(capsys, argv):
     with pytest.raises(SystemExit) as exc:
         main(argv)
     assert exc.value.code == 0
-    out = capsys.readouterr().out
+    out = " ".join(capsys.readouterr().out.split())
     assert "--json" in out and "--seed" in out and "--batch-size" in out
+    if argv[0] == "regularizer":
+        assert "--workers W worker threads for the Monte Carlo (default: all cores)" in out
+    else:
+        assert "--ideal-batch-size M0, --m0 M0" in out and "--epochs T, -T T" in out
+
+
+@pytest.mark.parametrize("path", [("regularizer",), ("simulate", "regularizer"),
+                                  ("simulate", "bn"), ("simulate", "mbn")])
+def test_every_option_help_shows_its_default(path):
+    import argparse
+
+    from simulations.cli._main import build_parser
+
+    parser = build_parser()
+    for name in path:
+        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        parser = sub.choices[name]
+    missing = [a.option_strings for a in parser._actions
+               if a.option_strings and a.nargs != 0 and "--seed" not in a.option_strings
+               and not isinstance(a, argparse._HelpAction) and "default" not in (a.help or "")]
+    assert not missing, missing
 
 
 def test_regularizer_json_matches_api(capsys):
