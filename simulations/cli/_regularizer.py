@@ -104,12 +104,10 @@ def compare(m, args, seq):
 
     from noise_theory import (  # deferred: scipy at CLI start-up
         expected_glm_loss,
+        glm_divergence_reason,
+        glm_family,
         glm_regularizer,
-    )
-    from noise_theory._families import get_family  # deferred: scipy at CLI start-up
-    from noise_theory._regularizer import (  # deferred: scipy at CLI start-up
-        _divergence_reason,
-        _noise_law,
+        noise_law,
     )
 
     from ..models._glm_loss import simulate_glm_loss  # deferred: numba and scipy
@@ -121,8 +119,9 @@ def compare(m, args, seq):
     exact = np.atleast_1d(expected_glm_loss(h, args.y, **kw))
     f_mean = np.atleast_1d(reg.approx_expected_loss(args.y))
     f_free = np.atleast_1d(reg.approx_expected_loss(args.y, around="noise_free"))
-    fam, law = get_family(args.family), _noise_law(m, args.momentum)
-    reason = "" if args.gamma == 0 else _divergence_reason(fam, law, args.eps)
+    fam, law = glm_family(args.family), noise_law(m, momentum=args.momentum)
+    reason = "" if args.gamma == 0 else (glm_divergence_reason(
+        m, family=args.family, momentum=args.momentum, eps=args.eps) or "")
     # the MC standard error needs a finite loss variance: E u^(2 growth) < inf
     se_ok = args.gamma == 0 or args.eps > 0 or law.shape > fam.growth
     sims = (simulate_glm_loss(h, args.y, n=args.samples, rng=seq, workers=args.workers,
@@ -164,7 +163,7 @@ def compare(m, args, seq):
 
 def _check_up_front(args):
     """The Monte Carlo's limits, checked before any work with the CLI's names."""
-    from noise_theory._families import get_family  # deferred: scipy at CLI start-up
+    from noise_theory import glm_family  # deferred: scipy at CLI start-up
 
     from ..mc._limits import MAX_DRAWS  # deferred: numpy at CLI start-up
     from ..models._glm_loss import (  # deferred: numba and scipy
@@ -173,7 +172,7 @@ def _check_up_front(args):
         glm_loss_draws,
     )
 
-    get_family(args.family)
+    glm_family(args.family)
     if len(args.h) > MAX_POINTS:
         raise UserError(f"--h takes at most {MAX_POINTS} values; got {len(args.h)}.")
     if not args.samples:
