@@ -104,7 +104,9 @@ def _glm_regularizer():
     var_h2 = c2 - c1**2
     steps.append(Step(sp.Tuple(eq(E(e), mean_eta), eq(Var(e), var_eta)),
                       "Independence of xi_mu and xi_sigma: E eta = gamma c_1 h + beta, "
-                      "Var eta = gamma^2 [(h^2 + Var xi_mu) c_2 - c_1^2 h^2] (exact)."))
+                      "Var eta = gamma^2 [(h^2 + Var xi_mu) c_2 - c_1^2 h^2] (exact). Where "
+                      "c_1 = inf, E eta = sign(gamma h) inf (beta at gamma h = 0, the "
+                      "symmetric principal value); where c_2 = inf, Var eta = inf."))
 
     taylor = A(e + d).series(d, 0, 3).removeO().doit()
     steps.append(Step(eq(A(e + d), taylor + sp.Order(d**3)),
@@ -170,7 +172,12 @@ def _glm_regularizer():
     fin2 = sp.simplify(cond2.subs(back))
     fin1 = sp.simplify(cond1.subs(back))
     results["var_eta"] = sp.Piecewise((in_lambda(var_eta), fin2), (sp.oo, True))
-    results["mean_eta"] = sp.Piecewise((in_lambda(mean_eta), fin1), (sp.nan, True))
+    # c_1 = inf (E xi_sigma^(-1/2) diverges): E eta = +-inf with the sign of gamma h; at
+    # gamma h = 0 eta - beta = -gamma xi_mu/sqrt(xi_sigma) is symmetric, its mean taken as 0
+    # (the principal value; noise_theory's convention), so E eta = beta and delta_0 = 0.
+    gh = g * h
+    div_sign = (sp.sign(gh) * sp.oo, sp.Ne(gh, 0))
+    results["mean_eta"] = sp.Piecewise((in_lambda(mean_eta), fin1), div_sign, (b, True))
     for name, fam in FAMILIES.items():
         as_fam = sp.Lambda(e, fam(e))
         r_fam = sp.simplify(r_generic.subs(A, as_fam).doit())     # A''(e) V / 2 for this A
@@ -182,7 +189,7 @@ def _glm_regularizer():
         results[f"penalty_noise_free_{name}"] = sp.Piecewise((in_lambda(pen0), fin2), (sp.oo, True))
         bias = bias_generic.subs(A, as_fam).doit()
         results[f"bias_{name}"] = sp.Piecewise((in_lambda(bias), fin1), (sp.oo, True))
-    results["shift"] = sp.Piecewise((in_lambda(shift), fin1), (sp.nan, True))
+    results["shift"] = sp.Piecewise((in_lambda(shift), fin1), div_sign, (0, True))
     results["var_h2"] = sp.Piecewise((in_lambda(var_h2), fin2), (sp.oo, True))
     results["var_const"] = sp.Piecewise((in_lambda(var_const), fin2), (sp.oo, True))
     for i in range(2):

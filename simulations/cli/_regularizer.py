@@ -57,31 +57,57 @@ def add_parser(subparsers, common):
                                      "default 1e5); samples x m x the EMA burn-in (about "
                                      "23/(1 - momentum) batches) must be <= 1e11 random "
                                      "numbers (15 minutes to 3 hours on one core)")
-    p.add_argument("--workers", type=int_type(1, "workers"), default=1, metavar="W",
-                   help="worker threads for the Monte Carlo (default 1); never changes the "
-                        "result")
+    p.add_argument("--workers", type=int_type(1, "workers"), default=None, metavar="W",
+                   help="worker threads for the Monte Carlo (default: all cores); never "
+                        "changes the result")
     p.set_defaults(func=run)
     return p
 
 
 def _relerr(approx, exact):
-    if not (math.isfinite(approx) and math.isfinite(exact)) or exact == 0:
-        return math.nan
+    """(approx - exact)/|exact|: ``inf`` where only the formula diverges, None (an empty
+    cell, JSON null) where the exact value is infinite or 0 (the ratio is undefined)."""
+    if not math.isfinite(exact) or exact == 0:
+        return None
+    if not math.isfinite(approx):
+        return math.inf
     return (approx - exact) / abs(exact)
 
 
+def _inf_reasons(row, law, eps):
+    """The conditions under which this row's closed forms are inf (numpy-free strings)."""
+    out = []
+    k = law.shape
+    if math.isinf(row["E_eta"]):
+        out.append(f"E_eta = inf: E[xi_sigma^(-1/2)] = inf (Gamma shape {k:g} <= 1/2, "
+                   f"eps = {eps:g})")
+    if math.isinf(row["Var_eta"]):
+        out.append(f"Var_eta, R, formula = inf: E[1/xi_sigma] = inf (Gamma shape {k:g} <= 1, "
+                   f"eps = {eps:g})")
+    if math.isinf(row["relerr_formula"] or 0.0):
+        out.append("relerr = inf: the formula diverges where the exact loss is finite")
+    if row["relerr_formula"] is None:
+        out.append("relerr empty: the quadrature is " + (
+            "0" if row["quadrature"] == 0 else "inf") + ", the ratio is undefined")
+    return out
+
+
 def compare(m, args, seq):
-    """Rows (dicts) of formula / quadrature / Monte Carlo at batch size `m`."""
+    """Rows (dicts) of formula / quadrature / Monte Carlo at batch size `m`.
+
+    No value is NaN: a divergent one is ``inf`` and ``reason`` states the condition; one
+    not computed or meaningless (the Monte Carlo of a divergent mean, the standard error
+    and z of a loss with infinite variance, relerr against an infinite quadrature) is
+    None with the reason.
+    """
     import numpy as np  # deferred: numpy at CLI start-up
 
     from noise_theory import (  # deferred: scipy at CLI start-up
         expected_glm_loss,
+        glm_divergence_reason,
+        glm_family,
         glm_regularizer,
-    )
-    from noise_theory._families import get_family  # deferred: scipy at CLI start-up
-    from noise_theory._regularizer import (  # deferred: scipy at CLI start-up
-        _divergence_reason,
-        _noise_law,
+        noise_law,
     )
 
     from ..models._glm_loss import simulate_glm_loss  # deferred: numba and scipy
@@ -93,8 +119,9 @@ def compare(m, args, seq):
     exact = np.atleast_1d(expected_glm_loss(h, args.y, **kw))
     f_mean = np.atleast_1d(reg.approx_expected_loss(args.y))
     f_free = np.atleast_1d(reg.approx_expected_loss(args.y, around="noise_free"))
-    fam, law = get_family(args.family), _noise_law(m, args.momentum)
-    reason = "" if args.gamma == 0 else _divergence_reason(fam, law, args.eps)
+    fam, law = glm_family(args.family), noise_law(m, momentum=args.momentum)
+    reason = "" if args.gamma == 0 else (glm_divergence_reason(
+        m, family=args.family, momentum=args.momentum, eps=args.eps) or "")
     # the MC standard error needs a finite loss variance: E u^(2 growth) < inf
     se_ok = args.gamma == 0 or args.eps > 0 or law.shape > fam.growth
     sims = (simulate_glm_loss(h, args.y, n=args.samples, rng=seq, workers=args.workers,
@@ -102,22 +129,41 @@ def compare(m, args, seq):
     rows = []
     for i, hi in enumerate(h):
         r = sims[i]
-        mc, se = (r.estimate, r.stderr) if r is not None else (math.nan, math.nan)
-        z = r.zscore(exact[i]) if (r is not None and se_ok) else math.nan
-        rows.append(dict(
+        row = dict(
             m=m, h=float(hi), E_eta=float(np.atleast_1d(reg.mean_eta)[i]),
             Var_eta=float(np.atleast_1d(reg.var_eta)[i]),
             R=float(np.atleast_1d(reg.penalty)[i]), formula=float(f_mean[i]),
             formula_noise_free=float(f_free[i]), quadrature=float(exact[i]),
             relerr_formula=_relerr(f_mean[i], exact[i]),
-            relerr_noise_free=_relerr(f_free[i], exact[i]), mc=mc, mc_stderr=se, z=z,
-            divergence=reason))
+            relerr_noise_free=_relerr(f_free[i], exact[i]), mc=None, mc_stderr=None, z=None,
+            divergence=reason)
+        why = _inf_reasons(row, law, args.eps)
+        if reason:
+            why.append(f"quadrature = inf: {reason}")
+        if r is None:
+            why.append("no Monte Carlo (--samples 0)")
+        elif reason:
+            why.append("no Monte Carlo estimate: the mean it would estimate is inf")
+        elif not se_ok:
+            row["mc"] = float(r.estimate)
+            why.append(f"mc_stderr, z empty: Var(loss) = inf (Gamma shape {law.shape:g} <= "
+                       f"{fam.growth:g}, eps = {args.eps:g}), the standard error is "
+                       "meaningless")
+        else:
+            row.update(mc=float(r.estimate), mc_stderr=float(r.stderr),
+                       z=float(r.zscore(exact[i])))
+        for key, v in row.items():    # anything still undefined: empty, and say so
+            if isinstance(v, float) and math.isnan(v):
+                row[key] = None
+                why.append(f"{key} undefined")
+        row["reason"] = "; ".join(why)
+        rows.append(row)
     return rows
 
 
 def _check_up_front(args):
     """The Monte Carlo's limits, checked before any work with the CLI's names."""
-    from noise_theory._families import get_family  # deferred: scipy at CLI start-up
+    from noise_theory import glm_family  # deferred: scipy at CLI start-up
 
     from ..mc._limits import MAX_DRAWS  # deferred: numpy at CLI start-up
     from ..models._glm_loss import (  # deferred: numba and scipy
@@ -126,7 +172,7 @@ def _check_up_front(args):
         glm_loss_draws,
     )
 
-    get_family(args.family)
+    glm_family(args.family)
     if len(args.h) > MAX_POINTS:
         raise UserError(f"--h takes at most {MAX_POINTS} values; got {len(args.h)}.")
     if not args.samples:
@@ -166,14 +212,9 @@ def run(args):
     print(format_table(_HEADER, [[r[k] for k in _HEADER] for r in rows], floatfmt=".6g"))
     print("formula = loss(E eta, y) + R; formula_noise_free = expansion around gamma h/sqrt(1+eps) + beta; "
           "relerr_* = (formula - quadrature)/|quadrature|; z = (mc - quadrature)/mc_stderr.")
-    reasons = dict.fromkeys(f"m={r['m']}: {r['divergence']}" for r in rows if r["divergence"])
+    reasons = dict.fromkeys(f"m={r['m']}: {r['reason']}" for r in rows if r["reason"])
     for line in reasons:
-        print(f"inf at {line}; the Monte Carlo mean does not converge there.")
-    no_z = sorted({r["m"] for r in rows if not r["divergence"] and math.isnan(r["z"])
-                   and not math.isnan(r["mc"])})
-    if no_z:
-        print(f"z not shown at m={', '.join(map(str, no_z))}: the loss has infinite variance "
-              "there, so the Monte Carlo standard error is meaningless.")
+        print(line + ".")
     if approx_note:
         print(approx_note)
     return 0

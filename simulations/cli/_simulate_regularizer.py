@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 
 from ..io import write_csv
@@ -32,6 +33,7 @@ _HEADER = ["noise", "m", "momentum", "gamma", "gamma_pred", "gamma_exact", "beta
            "train_loss", "loss_pred", "loss_exact", "clean_loss", "rel_error", "alignment",
            "window_spread", "gamma_spread", "verdict"]
 _NOT_COMPUTED = ("gamma_exact", "loss_exact")   # NaN in the rows: not computed
+_NOT_COMPUTED_REASON = "gamma_exact, loss_exact: not computed (pass --exact)"
 
 
 def _batch_size(text):
@@ -54,13 +56,16 @@ def add_parser(subparsers, common):
                               description=_DESCRIPTION)
     add_batch_size_argument(p, [2, 4, 8, 16, 32, 64, math.inf], type=_batch_size,
                             rule="integers >= 2 or inf", what="noise batch sizes")
-    p.add_argument("--m0", type=int_type(2, "m0"), default=32,
-                   help="ideal batch size of the MBN schedule (default 32)")
+    p.add_argument("--ideal-batch-size", "--m0", dest="m0",
+                   type=int_type(2, "ideal batch size"), default=32, metavar="M0",
+                   help="ideal batch size m0 of the MBN schedule: MBN rows use momentum "
+                        "1 - m/m0 (default 32)")
     p.add_argument("--samples", "-n", type=int_type(10, "samples"), default=4000, metavar="N",
                    help="data set size (default 4000)")
     p.add_argument("--dim", type=int_type(1, "dim"), default=5, help="features (default 5)")
-    p.add_argument("--epochs", type=int_type(1, "epochs"), default=80,
-                   help="SGD epochs (default 80)")
+    p.add_argument("--epochs", "-T", type=int_type(1, "epochs"), default=80, metavar="T",
+                   help="SGD epochs over the data set (default 80; not the schedule's "
+                        "epochs of 'simulate mbn', whose default is 10)")
     p.add_argument("--sgd-batch", type=int_type(1, "sgd-batch"), default=50,
                    help="SGD minibatch size (default 50; independent of the noise's m)")
     p.add_argument("--lr", type=float_type(minimum=0, min_open=True, name="lr"), default=0.5,
@@ -75,9 +80,30 @@ def add_parser(subparsers, common):
                    help="independent replicates (fresh data and SGD noise) per row; the "
                         "table shows medians and spreads (default 1)")
     p.add_argument("--out", metavar="FILE.csv", default=None, type=output_file_type,
-                   help="also write the table to this CSV file (atomically)")
+                   help="also write the table to this CSV file (atomically; default: none)")
     p.set_defaults(func=run)
     return p
+
+
+def _cell(r, k):
+    """A value of row `r`, None (empty cell, JSON null) where it was not computed."""
+    v = getattr(r, k)
+    return None if isinstance(v, float) and math.isnan(v) else v
+
+
+def _reason(r):
+    """Why some values of row `r` are empty ("" when none is)."""
+    reasons = [_NOT_COMPUTED_REASON] if any(_cell(r, k) is None for k in _NOT_COMPUTED) else []
+    reasons += [f"{f.name}: undefined (not a number)" for f in dataclasses.fields(r)
+                if f.name not in _NOT_COMPUTED and _cell(r, f.name) is None]
+    return "; ".join(reasons)
+
+
+def _row_json(r):
+    """Row `r` as a dict: null (never NaN) where a value was not computed, with "reason"."""
+    out = {f.name: _cell(r, f.name) for f in dataclasses.fields(r)}
+    out["reason"] = _reason(r)
+    return out
 
 
 def run(args):
@@ -100,22 +126,19 @@ def run(args):
                                  eps=args.eps, exact=args.exact, rng=seq,
                                  replicates=args.replicates)
 
-    def cell(r, k):
-        v = getattr(r, k)
-        return "" if k in _NOT_COMPUTED and isinstance(v, float) and math.isnan(v) else v
-
-    rows = [[cell(r, k) for k in _HEADER] for r in res.rows]
+    rows = [[_cell(r, k) for k in _HEADER] for r in res.rows]
     if args.out:
-        write_csv(args.out, _HEADER, rows)
+        write_csv(args.out, [*_HEADER, "reason"], [[*row, _reason(r)]
+                                                   for row, r in zip(rows, res.rows)])
     if args.json:
-        print_json({"seed": entropy, "settings": res.settings, "rows": res.rows,
-                    "verdict_rule": VERDICT_RULE})
+        print_json({"seed": entropy, "settings": res.settings,
+                    "rows": [_row_json(r) for r in res.rows], "verdict_rule": VERDICT_RULE})
         return 0
     print(f"seed entropy: {entropy}  (replay with --seed {entropy})")
     print("settings: " + ", ".join(f"{k}={v}" for k, v in res.settings.items()))
     print(format_table(_HEADER, rows, floatfmt=".4g"))
-    if any(c == "" for row in rows for c in row):
-        print("empty gamma_exact, loss_exact: not computed (pass --exact).")
+    if any(c is None for row in rows for c in row):
+        print("empty " + _NOT_COMPUTED_REASON + ".")
     print("gamma, beta: SGD (iterates of gamma*w over the last quarter averaged; gamma = "
           "|mean gamma*w| >= 0: the sign of gamma is not identified); gamma_pred, loss_pred: "
           "minimiser/minimum of mean(loss(E eta) + R); gamma_exact, loss_exact: of the exact "

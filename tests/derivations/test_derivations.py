@@ -321,6 +321,29 @@ def test_glm_regularizer_matches_noise_theory(seed, family, momentum):
     close(f(f"bias_{family}"), ref.bias, rtol=1e-6, atol=1e-12)
 
 
+def test_glm_regularizer_divergent_mean_is_inf_not_nan():
+    # m = 2, plain BN: c_1 = E xi_sigma^(-1/2) = inf. E eta = sign(gamma h) inf, and beta
+    # (shift 0) at gamma h = 0 -- the same values as noise_theory, never nan.
+    d = get_derivation("glm_regularizer")
+    for key in ("mean_eta", "shift", "c1", "var_eta"):
+        assert not d[key].has(sp.nan), key
+    h = np.array([1.0, -2.0, 0.0, 1.5, 0.7])
+    g = np.array([2.0, 1.0, 3.0, 0.0, -1.0])
+    b = np.array([0.3, -0.1, 0.5, 0.2, 0.0])
+    ref = nt.glm_regularizer(h, gamma=g, beta=b, m=2)
+    kw = dict(h=h, gamma=g, beta=b, m=2, momentum=0.0)
+    for key, want in (("mean_eta", [np.inf, -np.inf, 0.5, 0.2, -np.inf]),
+                      ("shift", [np.inf, -np.inf, 0.0, 0.0, -np.inf])):
+        fn = d.function(key)
+        got = np.asarray(fn(**{k: v for k, v in kw.items() if k in fn.keywords}), float)
+        assert np.array_equal(got, want), (key, got)
+        assert np.array_equal(got, getattr(ref, key)), (key, got, getattr(ref, key))
+    # m = 3: c_1 finite (mean finite), c_2 = inf (Var eta = inf): both routes agree
+    ref3 = nt.glm_regularizer(h, gamma=g, beta=b, m=3)
+    fn = d.function("mean_eta")
+    close(fn(h=h, gamma=g, beta=b, m=3, momentum=0.0), ref3.mean_eta, rtol=1e-12)
+
+
 @given(momentum=st.floats(0.0, 0.95))
 def test_regularizer_strength_series(momentum):
     d = get_derivation("glm_regularizer")

@@ -53,7 +53,8 @@ def test_schedule_large_batch_is_plain_bn(capsys):
     (["schedule", "--epochs", "1"], "epochs must be an integer >= 2"),
     (["schedule", "--tau0", "1.5"], "tau0 must be a real number"),
     (["simulate", "mbn", "--schedule", "papr"], "Did you mean 'paper'"),
-    (["simulate", "mbn", "--schedule", "constant:1.5", "--chains", "10"], "`momentum` must be"),
+    (["simulate", "mbn", "--schedule", "constant:1.5", "--chains", "10"],
+     "argument --schedule: `schedule` 'constant:1.5': momentum must be in [0, 1); got 1.5."),
     (["simulate", "mbn", "--drift", "walk"], "needs a rate"),
     (["simulate", "mbn", "--drift", "wobble:1"], "one of 'none', 'linear', 'walk'"),
     (["simulate", "mbn", "--chains", "1"], "chains must be an integer >= 2"),
@@ -122,3 +123,56 @@ def test_raw_chains_drawn_in_groups_give_the_same_numbers(monkeypatch):
     grouped = mbn.mbn_chains(16, lam, n_chains=50, rng=3, drift="walk:0.1")
     for a, b in zip(one, grouped):
         np.testing.assert_array_equal(a, b)
+
+
+def test_drift_mse_trajectory_limits():
+    import numpy as np
+
+    import noise_theory as nt
+    from simulations.cli._simulate_mbn import drift_mse_trajectory
+
+    lam = np.r_[0.0, np.full(3000, 0.9)]
+    for kind, rate in (("linear", 0.01), ("walk", 0.05)):
+        got = drift_mse_trajectory(4, lam, (kind, rate))
+        want = float(nt.drift_mse(4, 0.9, drift=kind, rate=rate))
+        assert abs(got[-1] / want - 1) < 1e-12, (kind, got[-1], want)
+    # no drift: the noise-only recursion, for a ramping schedule too
+    ramp = nt.momentum_schedule("paper", m=4, epochs=3, iterations_per_epoch=20, m0=32)
+    np.testing.assert_allclose(drift_mse_trajectory(4, ramp, ("walk", 0.0)),
+                               nt.noise_trajectory(4, ramp).mean_noise_var, rtol=1e-12)
+
+
+@pytest.mark.parametrize("drift", ["linear:0.01", "walk:0.05"])
+def test_drift_table_z_against_drift_aware_theory(capsys, drift):
+    # the table's E[mu^2] theory and z are the drift-aware MSE (noise + staleness), and
+    # the run gets a verdict; the noise-only theory would be far off at the last step
+    out = run_json(capsys, ["simulate", "mbn", "-m", "4", "--schedule", "constant:0.9",
+                            "--fast", "--drift", drift, "-T", "3",
+                            "--iterations-per-epoch", "40", "--chains", "20000",
+                            "--seed", "9"])
+    rows = [r for r in out["rows"] if r["quantity"] == "E[mu^2]"]
+    assert all(isinstance(r["z"], float) for r in out["rows"])
+    import noise_theory as nt
+
+    kind, rate = drift.split(":")
+    stationary = float(nt.drift_mse(4, 0.9, drift=kind, rate=float(rate)))
+    # 120 steps: within 0.9^120 ~ 3e-6 (relative) of stationarity
+    assert rows[-1]["theory"] == pytest.approx(stationary, rel=1e-4)
+    assert abs(rows[-1]["z"]) < 4.5
+    assert out["results"][0]["verdict"] == "agree"
+    noise_only = float(nt.noise_trajectory(4, [0.0] + [0.9] * 119).mean_noise_var[-1])
+    assert abs(rows[-1]["estimate"] - noise_only) > 10 * rows[-1]["stderr"]
+    assert main(["simulate", "mbn", "-m", "4", "--schedule", "constant:0.9", "--fast",
+                 "--drift", drift, "-T", "2", "--iterations-per-epoch", "20", "--chains",
+                 "4000", "--seed", "9"]) == 0
+    text = capsys.readouterr().out
+    assert "drift-aware" in text and "-> agree" in text and "nan" not in text
+
+
+def test_std_drift_rows_not_tested(capsys):
+    out = run_json(capsys, ["simulate", "mbn", "-m", "4", "--std-drift", "walk:0.05",
+                            "-T", "2", "--iterations-per-epoch", "10", "--chains", "2000",
+                            "--seed", "3"])
+    assert all(r["theory"] is None and r["z"] is None for r in out["rows"])
+    res = out["results"][0]
+    assert res["verdict"] is None and "--std-drift" in res["reason"]

@@ -26,12 +26,34 @@ def test_json_is_strict_and_replayable(capsys):
     sims = first["simulations"]
     assert [s["m"] for s in sims] == [2, 8]
     row = next(r for r in sims[0]["moments"] if r["quantity"] == "E[sigma/sigma_B]")
-    assert row["theory"] == "inf" and row["verdict"] == "diverges"   # strict JSON: "inf"
+    assert row["theory"] == "inf" and row["verdict"] == "not tested"   # strict JSON: "inf"
+    # a divergent moment: no estimate, no z, null (never NaN) and the reason
+    assert row["estimate"] is row["stderr"] is row["z"] is row["pvalue"] is None
+    assert "diverges" in row["reason"] and "m=2" in row["reason"]
     # replay: same seed, other worker count, batch sizes listed alone -> identical numbers
     assert main(["simulate", "bn", "-m", "8", "-n", "50000", "--json", "--seed", str(seed),
                  "--workers", "1"]) == 0
     again = json.loads(capsys.readouterr().out)
     assert again["simulations"][0]["moments"] == sims[1]["moments"]
+
+
+def test_untested_rows_never_read_agree(capsys, tmp_path):
+    # m=4: E[sigma^2/sigma_B^2] is finite (4) but its estimator has infinite variance
+    out = tmp_path / "bn.csv"
+    assert main(["simulate", "bn", "-m", "2", "4", "-n", "20000", "--seed", "5",
+                 "--out", str(out)]) == 0
+    table = capsys.readouterr().out
+    rows = {(r["m"], r["quantity"]): r for r in csv.DictReader(out.open())}
+    div = rows["2", "E[sigma/sigma_B]"]
+    assert (div["theory"], div["estimate"], div["z"], div["verdict"]) == (
+        "inf", "", "", "not tested")
+    noz = rows["4", "E[sigma^2/sigma_B^2]"]
+    assert noz["verdict"] == "not tested" and noz["z"] == noz["stderr"] == ""
+    assert float(noz["estimate"]) > 0 and "variance is infinite" in noz["reason"]
+    line = next(ln for ln in table.splitlines() if " E[sigma/sigma_B] " in ln)
+    assert line.split()[-2:] == ["not", "tested"] and "inf" in line
+    assert "not tested: the moment diverges (theory inf) at m=2" in table
+    assert "nan" not in table and "nan" not in out.read_text()
 
 
 def test_options_reach_the_simulator(capsys):

@@ -2,9 +2,7 @@
 a value that was not computed is an empty cell with the reason.
 
 Each command's default run (a fixed ``--seed``; ``advise`` with the issue's question, which
-has no default batch size) is scanned as a table and as JSON. Commands whose owners still
-print ``nan`` are marked ``xfail(strict=True)``: the mark fails the suite as soon as they
-are fixed, so it is removed then rather than forgotten.
+has no default batch size) is scanned as a table and as JSON.
 """
 
 import json
@@ -24,10 +22,6 @@ def _nan_free(text):
     assert not hits, "nan in the output:\n" + "\n".join(hits[:10])
 
 
-def _still_prints_nan(reason):
-    return pytest.mark.xfail(strict=True, reason=f"prints nan today ({reason})")
-
-
 COMMANDS = [
     ["theory"],
     ["theory", "--eps", "1e-3"],
@@ -38,15 +32,11 @@ COMMANDS = [
     ["advise", "--batch-size", "4", "--epochs", "90", "--iterations-per-epoch", "10"],
     ["derive", "--list"],
     ["derive", "scale_moment"],
-    pytest.param(["derive", "glm_regularizer"], marks=_still_prints_nan(
-        "a Piecewise branch 'nan otherwise' in derivations/_regularizer.py")),
-    pytest.param(["simulate", "bn"], marks=_still_prints_nan(
-        "z and p of the divergent-moment rows; owned by the simulate-bn helper")),
+    ["derive", "glm_regularizer"],
+    ["simulate", "bn"],
     ["simulate", "mbn"],
-    pytest.param(["simulate", "regularizer"], marks=_still_prints_nan(
-        "gamma_exact without --exact; owned by the simulate-regularizer helper")),
-    pytest.param(["regularizer"], marks=_still_prints_nan(
-        "divergent coefficients at m <= 3; owned by the regularizer helper")),
+    ["simulate", "regularizer"],
+    ["regularizer"],
 ]
 
 
