@@ -193,7 +193,7 @@ def ema_variance_noise_sf(x, m, momentum, *, ddof=0):
 
     Examples
     --------
-    >>> from noise_theory._mbn import ema_variance_noise_sf
+    >>> from noise_theory import ema_variance_noise_sf
     >>> p = float(ema_variance_noise_sf(3.0, 4, 0.9))
     >>> 0 < p < 1e-12
     True

@@ -218,8 +218,8 @@ def run_bench(*, seconds=1.0, batch_sizes=(2, 8, 64), workers=None, progress=Fal
     --------
     >>> from simulations.bench import run_bench
     >>> res = run_bench(seconds=0.03, batch_sizes=(8,))
-    >>> sorted(k for k in res if k.endswith("_per_s"))
-    ['naive_samples_per_s', 'rng_samples_per_s', 'simulator_samples_per_s']
+    >>> {"naive_samples_per_s", "rng_samples_per_s", "simulator_samples_per_s"} <= set(res)
+    True
     """
 
     seconds = float(real_array(seconds, "seconds", minimum=0.0, min_open=True))

@@ -34,6 +34,15 @@ def _grid(ctx, section):
     ctx.cache["training_rows"] = res.rows
 
 
+def _cell(value, spec=".4g"):
+    """A table cell: floats formatted with `spec`, a value not computed (NaN) empty."""
+    if isinstance(value, float):
+        if value != value:
+            return ""
+        return format(value, spec) if spec else value
+    return value
+
+
 def _probe(ctx, section):
     data = digits()
     rows = []
@@ -58,9 +67,11 @@ def _probe(ctx, section):
     header = ["model", "norm", "batch_size", "layer", "values_per_channel", "var_xi_mu",
               "var_xi_mu_gaussian", "m_eff", "var_xi_sigma", "var_xi_sigma_gaussian",
               "var_xi_sigma_kurtosis", "excess_kurtosis", "mbn_var_mu_measured", "mbn_var_mu_theory"]
-    section.data["training_noise_probe"] = (header, [[r[k] for k in header] for r in rows])
-    section.notes.append("Noise probe (realised noise inside the network vs theory):\n\n" + md_rows(
-        header, [[f"{r[k]:.4g}" if isinstance(r[k], float) else r[k] for k in header] for r in rows]))
+    # the MBN columns exist only for MBN layers: elsewhere they are empty (not computed), never NaN
+    section.data["training_noise_probe"] = (header, [[_cell(r[k], None) for k in header] for r in rows])
+    section.notes.append("Noise probe (realised noise inside the network vs theory; the mbn_* "
+                         "columns are empty for layers that are not MBN):\n\n" + md_rows(
+                             header, [[_cell(r[k]) for k in header] for r in rows]))
     a1, a2 = new_figure(section, "training_noise_probe", "Realised Var xi_mu (left) and "
                         "Var xi_sigma (right) per normalised layer beside the Gaussian and "
                         "kurtosis-corrected theory.", figsize=(10, 3.8), ncols=2)
