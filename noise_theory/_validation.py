@@ -17,6 +17,8 @@ import operator
 
 import numpy as np
 
+from ._errors import InvalidParameter, ParameterTypeError, ParameterValueError, real_rule
+
 __all__ = [
     "InvalidParameter",
     "ParameterValueError",
@@ -27,18 +29,6 @@ __all__ = [
     "positive_int",
     "choice",
 ]
-
-
-class InvalidParameter(Exception):
-    """Marker base of every error raised because an argument broke its documented rule."""
-
-
-class ParameterValueError(InvalidParameter, ValueError):
-    """An argument has the right type but a value outside its rule."""
-
-
-class ParameterTypeError(InvalidParameter, TypeError):
-    """An argument has the wrong type."""
 
 
 def _show(value):
@@ -82,16 +72,6 @@ def integer_array(value, name, *, minimum=None, maximum=None):
     if maximum is not None and np.any(arr > maximum):
         raise ParameterValueError(f"`{name}` must be {rule}; got {name}={_show(value)}.")
     return arr
-
-
-def real_rule(minimum=None, maximum=None, min_open=False, max_open=False):
-    """The rule text for a real in a range, e.g. ``"a real number >= 0 and < 1"``."""
-    parts = []
-    if minimum is not None:
-        parts.append(f"{'>' if min_open else '>='} {minimum}")
-    if maximum is not None:
-        parts.append(f"{'<' if max_open else '<='} {maximum}")
-    return "a real number" + (" " + " and ".join(parts) if parts else "")
 
 
 def real_array(value, name, *, minimum=None, maximum=None, min_open=False,

@@ -41,8 +41,6 @@ import shutil
 import time
 from pathlib import Path
 
-import numpy as np
-
 __all__ = ["atomic_write", "atomic_directory", "remove_leftovers", "to_jsonable",
            "dumps_json", "write_csv", "format_value"]
 
@@ -292,6 +290,7 @@ def to_jsonable(obj):
     Non-finite floats become the strings ``"inf"``, ``"-inf"`` and ``"nan"`` so the
     output is strict JSON (``json.loads`` and every other parser accept it).
     """
+    import numpy as np  # deferred: numpy at CLI start-up
 
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         return {f.name: to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
@@ -320,6 +319,8 @@ def to_jsonable(obj):
 def format_value(v, spec=".6g"):
     """A table cell: floats with `spec` (``nan``, ``inf``, ``-inf`` spelled out), numpy
     scalars as Python ones, ``None`` as an empty cell, anything else ``str``."""
+    import numpy as np  # deferred: numpy at CLI start-up
+
     if v is None:
         return ""
     if isinstance(v, np.generic):

@@ -17,7 +17,6 @@ from __future__ import annotations
 import time
 
 from ..io import atomic_directory, atomic_write
-from ..mc._progress import progress
 from ._args import UserError, format_table, output_dir_type, print_json
 
 __all__ = ["add_parser", "run"]
@@ -118,6 +117,8 @@ def _run_all(args, derivations):
     latex = args.format == "latex"
     rows, built = [], []
     with atomic_directory(args.out, force=args.force) as tmp:
+        from ..mc import progress  # deferred: numpy at CLI start-up
+
         for name in progress(names, desc="deriving", unit="derivation"):
             start = time.perf_counter()
             derivation = derivations.get_derivation(name)

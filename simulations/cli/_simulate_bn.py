@@ -31,7 +31,7 @@ exact laws are also checked with Kolmogorov-Smirnov tests. The seed entropy is p
 
 
 def add_parser(subparsers, common):
-    from ..models._laws import DISTRIBUTIONS  # deferred: numba and scipy
+    from ..models._law_names import DISTRIBUTIONS  # deferred: read at parser build only
 
     p = subparsers.add_parser("bn", parents=[common],
                               help="simulate BN noise and compare with theory",

@@ -6,7 +6,6 @@ import argparse
 import math
 
 from ..io import write_csv
-from ..mc import DEFAULT_ALPHA, AgreementRule, named_seed
 from ._args import (
     UserError,
     add_batch_size_argument,
@@ -242,6 +241,8 @@ def _check_up_front(args):
 
 def run(args):
     import numpy as np  # deferred: numpy at CLI start-up
+
+    from ..mc import DEFAULT_ALPHA, AgreementRule, named_seed  # deferred: numpy at CLI start-up
 
     _check_up_front(args)
     sd_drift = args.std_drift != "none"

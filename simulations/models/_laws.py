@@ -21,19 +21,11 @@ import numpy as np
 
 from noise_theory._lib import ParameterTypeError, ParameterValueError, choice, real_array
 
+from ._law_names import DISTRIBUTIONS
+
 __all__ = ["InputLaw", "input_law", "DISTRIBUTIONS", "gaussian_batch_statistics"]
 
 #: Named laws: name -> (description, needs df).
-DISTRIBUTIONS = {
-    "normal": "Gaussian N(0, 1) (default)",
-    "gaussian": "alias of normal",
-    "laplace": "Laplace (double exponential), excess kurtosis 3",
-    "uniform": "uniform on an interval, excess kurtosis -1.2",
-    "t": "Student t with --df degrees of freedom",
-    "exponential": "exponential, skewness 2, excess kurtosis 6",
-    "lognormal": "log-normal exp(N(0, 1)), skewness 6.18, excess kurtosis 110.9",
-    "relu": "ReLU of a standard Gaussian, max(0, Z)",
-}
 
 
 @dataclasses.dataclass(frozen=True)
