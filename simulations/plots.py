@@ -135,6 +135,10 @@ def plot_noise_densities(m=(2, 4, 8, 16, 32, 64), *, which="variance", ax=None):
             ax.plot(x, y, color=c, label=f"m = {mi}")
             top = max(top, float(np.max(y[x > 0.15])))
         ax.set_ylim(0, 1.15 * top)
+        if 2 in [int(v) for v in ms]:
+            ax.text(0.97, 0.5, "m = 2: the density\n" r"$\to \infty$ at 0 (clipped)",
+                    transform=ax.transAxes, va="top", ha="right", fontsize="x-small",
+                    color="0.35")
         ax.axvline(1.0, color="0.6", lw=0.8, ls=":")
         ax.set_xlabel(r"multiplicative noise $\xi_\sigma = \sigma_B^2/\sigma^2$")
         ax.set_title(r"Variance noise $\xi_\sigma \sim \chi^2_{m-1}/m$")
@@ -196,9 +200,12 @@ def plot_noise_vs_batch_size(m=None, *, m0=32, simulated=None, ax=None):
         model, noise = _simulated_key(key)
         color = colors[noise]
         symbol = r"\xi_\mu" if noise == "mean" else r"\xi_\sigma"
+        # small markers and wide caps, so the 95% bars stay visible at the plotted scale
+        # (where a bar is shorter than the marker the estimate is within 1% of the theory)
         ax.errorbar(sm, sd, yerr=1.96 * np.asarray(se), fmt="s" if model == "MBN" else "o",
-                    ms=4.5, color=color, mfc="white" if model == "MBN" else color, capsize=2,
-                    lw=1, label=f"{model} simulated: sd ${symbol}$ (95% CI)")
+                    ms=2.5, color=color, mfc="white" if model == "MBN" else color, capsize=4,
+                    elinewidth=1.2, capthick=1.2, lw=1,
+                    label=f"{model} simulated: sd ${symbol}$ (95% CI)")
     ax.axvline(m0, color="0.6", lw=0.8, ls=":")
     ax.text(m0, 0.97, rf" $m_0 = {m0}$", transform=ax.get_xaxis_transform(), va="top",
             fontsize="small", color="0.4")
@@ -208,7 +215,7 @@ def plot_noise_vs_batch_size(m=None, *, m0=32, simulated=None, ax=None):
     ax.set_xlabel("batch size m")
     ax.set_ylabel("noise standard deviation (population units)")
     ax.set_title("Noise against batch size: BN and MBN at the end of the schedule")
-    ax.legend(fontsize="x-small", loc="upper right")
+    ax.legend(fontsize="small", loc="lower left", ncol=1, framealpha=0.9)
     return ax
 
 
@@ -386,7 +393,20 @@ def plot_schedule(m=(2, 4, 8, 16), *, epochs=200, m0=32, tau0=0.9, quantity="mom
             ax.plot(t, effective_batch_size(mi, lam), color=c, label=f"m = {mi}")
     if quantity == "momentum":
         ax.plot([], [], color="0.4", ls="--", lw=1,
-                label=rf"$\tau = \tau_0^{{m/m_0}}$ (inference), $\tau_0 = {tau0:g}$")
+                label=rf"$\tau = \tau_0^{{m/m_0}}$ (inference), $\tau_0 = {tau0:g}$; see inset")
+        # the tau lines lie within a few hundredths of each other near 1: an inset zooms in
+        # on them and labels each with its m and value
+        taus = [float(inference_momentum(mi, m0=m0, tau0=tau0)) for mi in ms.tolist()]
+        inset = ax.inset_axes([0.07, 0.5, 0.36, 0.36])
+        for mi, c, tau in zip(ms.tolist(), _colors(len(ms)), taus):
+            inset.axhline(tau, color=c, ls="--", lw=1)
+            inset.text(0.03, tau, f"m = {mi}: {tau:.4f}", color=c, fontsize="x-small",
+                       va="bottom", transform=inset.get_yaxis_transform())
+        span = max(taus) - min(taus) or 0.01
+        inset.set_ylim(min(taus) - 0.15 * span, max(taus) + 0.35 * span)
+        inset.set_xticks([])
+        inset.tick_params(labelsize="x-small")
+        inset.set_title(r"inference momentum $\tau$", fontsize="x-small")
         ax.set_ylabel("momentum (weight on history)")
         ax.set_ylim(0, 1.02)
         ax.set_title(rf"Training momentum $\lambda(t)$ and inference momentum $\tau$ "
@@ -399,7 +419,7 @@ def plot_schedule(m=(2, 4, 8, 16), *, epochs=200, m0=32, tau0=0.9, quantity="mom
         ax.set_ylabel("effective batch size (log scale)")
         ax.set_title(r"Effective batch size $m(1+\lambda)/(1-\lambda)$ over training")
     ax.set_xlabel(f"epoch t (of T = {epochs})")
-    ax.legend(fontsize="x-small", loc="center left" if quantity == "momentum" else "upper left")
+    ax.legend(fontsize="x-small", loc="lower right" if quantity == "momentum" else "upper left")
     return ax
 
 
@@ -464,7 +484,7 @@ def plot_mbn_trajectory(m, momenta, *, which="mean", iterations_per_epoch=1, sim
         lo, hi = gamma.ppf(0.025, shape, scale=scale), gamma.ppf(0.975, shape, scale=scale)
         band = rf"theory: 95% band of ${symbol}$ (moment-matched Gamma)"
     ax.fill_between(epoch, lo, hi, color="C0", alpha=0.2, lw=0, label=band)
-    ax.plot(epoch, centre + sd, color="C0", lw=1, label=rf"theory: mean + sd of ${symbol}$")
+    ax.plot(epoch, centre + sd, color="C0", lw=1, label=rf"theory: mean + one sd of ${symbol}$ (upper line)")
     ax.plot(epoch, centre, color="C0", lw=0.8, ls=":")
     if simulated is not None:
         if "path" in simulated:
@@ -474,7 +494,7 @@ def plot_mbn_trajectory(m, momenta, *, which="mean", iterations_per_epoch=1, sim
         ax.errorbar((s + 1) / iterations_per_epoch,
                     centre[s] + np.asarray(simulated["sd"]),
                     yerr=1.96 * np.asarray(simulated["sd_stderr"]), fmt="o", ms=4, color="C3",
-                    capsize=2, label="simulated: mean + sd (95% CI)")
+                    capsize=2, label="simulated: mean + one sd (95% CI)")
     ax.set_xlabel("epoch")
     ax.set_ylabel(rf"${symbol}$ of the running statistics (population units)")
     ax.set_title(rf"MBN {which} noise over training, m = {int(mi)}")

@@ -119,7 +119,7 @@ def test_mbn_trajectory(ax):
            "path": np.zeros(30)}
     plot_mbn_trajectory(4, momenta, iterations_per_epoch=3, simulated=sim, ax=ax)
     labelled(ax)
-    epoch, upper = line(ax, r"theory: mean + sd of $\xi_\mu$")
+    epoch, upper = line(ax, r"theory: mean + one sd of $\xi_\mu$ (upper line)")
     np.testing.assert_allclose(upper, np.sqrt(nt.noise_trajectory(4, momenta).mean_noise_var))
     assert epoch[-1] == 10
     ax.clear()
