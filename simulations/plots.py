@@ -215,7 +215,7 @@ def plot_noise_vs_batch_size(m=None, *, m0=32, simulated=None, ax=None):
     ax.set_xlabel("batch size m")
     ax.set_ylabel("noise standard deviation (population units)")
     ax.set_title("Noise against batch size: BN and MBN at the end of the schedule")
-    ax.legend(fontsize="small", loc="lower left", ncol=1, framealpha=0.9)
+    ax.legend(fontsize="small", loc="upper right", ncol=1, framealpha=0.9)
     return ax
 
 

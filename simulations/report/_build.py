@@ -20,15 +20,11 @@ base64 PNG), the figures as PNG and SVG, and the data as CSV and JSON, all atomi
 from __future__ import annotations
 
 import contextlib
-import importlib
 import io
-import marshal
 import multiprocessing
 import os
-import pickle
 import sys
 import time
-import types
 import weakref
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -167,9 +163,8 @@ def _running(sections, seq, full, workers, progress, extra_steps=0):
 
     With more than one worker (``workers`` None: one per core) a pool of worker processes
     runs beside the tasks: it builds the sympy derivations the disk cache does not hold
-    (:func:`derivations._core.prefetch`) and renders each section's figures as soon as the
-    section is done. Results are picked up by name, so the bytes written do not depend on
-    the number of workers.
+    (:func:`derivations.prefetch`). Figures are rendered in this process, so the bytes
+    written do not depend on the number of workers.
     """
 
     SECTIONS = _sections.SECTIONS
@@ -200,11 +195,10 @@ def _running(sections, seq, full, workers, progress, extra_steps=0):
                 task(ctx, section)
                 bar.update(1)
             built.append(section)
-            if pool is not None:
-                for fig in section.figures:  # pickled now: the figure is cleared later
-                    blob = _pickle_figure(fig.figure)
-                    if blob is not None:  # else rendered here when written
-                        _RENDERED[fig.figure] = pool.submit(_render_pickled, blob)
+            # Figures are rendered in this process when written: a figure rendered in a
+            # worker from its pickled copy gave SVG bytes that differed in the last digits
+            # of some coordinates now and then (seen once in a fresh-install CI run), and
+            # the report must be the same bytes whatever the number of workers.
         yield built, bar
     finally:
         bar.close()
@@ -234,7 +228,7 @@ def _pool(workers):
     return pool
 
 
-#: figure -> its (png, svg) bytes, or the Future of a worker rendering them.
+#: figure -> its (png, svg) bytes, rendered once.
 _RENDERED = weakref.WeakKeyDictionary()
 #: fixed SVG id salt and metadata: the same figure gives the same bytes in any process.
 _SVG_SALT = "bn-noise"
@@ -262,49 +256,10 @@ def _render(figure):
     return out
 
 
-class _FigurePickler(pickle.Pickler):
-    """Pickles a figure's plain local functions too (tick formatters are often lambdas):
-    by their code object, for a worker process of this same interpreter."""
-
-    def reducer_override(self, obj):
-        if (isinstance(obj, types.FunctionType) and obj.__closure__ is None
-                and ("<lambda>" in obj.__qualname__ or "<locals>" in obj.__qualname__)):
-            return _rebuild_function, (marshal.dumps(obj.__code__), obj.__module__,
-                                       obj.__defaults__)
-        return NotImplemented
-
-
-def _rebuild_function(code, module, defaults):
-
-    return types.FunctionType(marshal.loads(code), vars(importlib.import_module(module)),
-                              None, defaults)
-
-
-def _pickle_figure(figure):
-    """The pickled figure, or None if some part of it cannot be pickled."""
-    buf = io.BytesIO()
-    try:
-        _FigurePickler(buf, protocol=pickle.HIGHEST_PROTOCOL).dump(figure)
-    except (pickle.PicklingError, AttributeError, TypeError, ValueError):
-        return None
-    return buf.getvalue()
-
-
-def _render_pickled(blob):
-    """Worker-process entry: render a pickled figure."""
-    return _render(pickle.loads(blob))
-
-
 def _figure_bytes(figure, ext):
     done = _RENDERED.get(figure)
     if done is None:
         done = _RENDERED[figure] = _render(figure)
-    elif not isinstance(done, dict):
-        try:
-            done = done.result()
-        except Exception:  # noqa: BLE001  a lost worker process: render here instead
-            done = _render(figure)
-        _RENDERED[figure] = done
     return done[ext]
 
 

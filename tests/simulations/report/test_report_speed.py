@@ -11,7 +11,6 @@ import pytest
 
 from derivations import _core
 from simulations import build_report
-from simulations.report import _build
 
 
 @pytest.fixture
@@ -52,26 +51,6 @@ def test_same_bytes_whatever_the_number_of_workers(tmp_path, cold_cache, section
     # the SVG ids are salted with a fixed string, not a random uuid
     svg = next((tmp_path / "w1").glob("figures/*.svg")).read_text()
     assert "Date" not in svg.split("</metadata>")[0] or "<dc:date>" not in svg
-
-
-def test_a_figure_with_lambda_formatters_renders_the_same_in_a_worker():
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import FuncFormatter
-
-    fig = Figure(figsize=(3, 2), layout="constrained")
-    ax = fig.subplots()
-    ax.plot([1, 2, 4], [1, 3, 2])
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, pos: f"{v:g}x"))
-    ax.set_title(r"$\lambda(t)$")
-    blob = _build._pickle_figure(fig)
-    assert blob is not None  # plain pickle refuses the lambda
-    with pytest.raises((pickle.PicklingError, AttributeError)):
-        pickle.dumps(fig)
-    with ProcessPoolExecutor(1) as pool:
-        remote = pool.submit(_build._render_pickled, blob).result()
-    local = _build._render(fig)
-    assert remote == local and local["png"].startswith(b"\x89PNG")
-    assert b"2x" in local["svg"] or len(local["svg"]) > 1000
 
 
 def test_derivations_are_cached_on_disk_and_a_corrupt_file_is_rebuilt(cold_cache):
