@@ -61,10 +61,10 @@ simulate_glm_loss(h, y, *, gamma, beta, m, family, momentum, eps, n, rng)  Monte
 GLMLossSimulation what simulate_glm_loss returns (results per point, seed entropy)
 gamma_decay_experiment(batch_sizes, *, m0=32, ..., exact=False, rng=None)  SGD under BN/MBN noise: learned gamma vs theory
 GammaDecayResult, GammaDecayRow  what gamma_decay_experiment returns
-simulate_mbn(m, momenta, *, n_chains, record, fast, ddof, start, drift, std_drift, rng, workers)  MBN EMA chains (raw or exact fast path) per step
-MbnSimulation     what simulate_mbn returns (per-step moments of mean/variance noise, seed entropy)
-mbn_chains(m, momenta, *, n_chains, record, fast, ddof, start, drift, std_drift, rng)  MBN chains in memory (recorded arrays)
-simulate_drift_scan(m, momenta, *, drift, steps, n_chains, window, fast, rng, workers)  simulated MSE of the running mean vs momentum under drift
+simulate_mbn(m, momenta, *, chains, record, fast, ddof, start, drift, std_drift, rng, workers)  MBN EMA chains (raw or exact fast path) per step
+MBNSimulation     what simulate_mbn returns (per-step moments of mean/variance noise, seed entropy)
+mbn_chains(m, momenta, *, chains, record, fast, ddof, start, drift, std_drift, rng)  MBN chains in memory (recorded arrays)
+simulate_drift_scan(m, momenta, *, drift, steps, chains, window, fast, rng, workers)  simulated MSE of the running mean vs momentum under drift
 DriftScan         what simulate_drift_scan returns (MSE per momentum, simulated best, seed entropy)
 BatchNorm, MomentumBatchNorm  BN and MBN layers from scratch (numpy; forward/backward)
 train_network(config, data, *, seed)  train one network (SGD, the paper's recipe); TrainConfig its settings
@@ -105,6 +105,7 @@ _LAZY = {
     "GammaDecayResult": "simulations.models._gamma_decay",
     "GammaDecayRow": "simulations.models._gamma_decay",
     "simulate_mbn": "simulations.models._mbn",
+    "MBNSimulation": "simulations.models._mbn",
     "MbnSimulation": "simulations.models._mbn",
     "mbn_chains": "simulations.models._mbn",
     "simulate_drift_scan": "simulations.models._mbn",

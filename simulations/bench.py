@@ -47,7 +47,7 @@ from .nn._bench import bench_training_step
 __all__ = ["EXTRA_BENCHMARKS", "LABELS", "bench_fast_path", "label", "run_bench"]
 
 
-def bench_fast_path(seconds, *, batch_sizes=(2, 8, 64, 512), n_chains=4096, steps=200):
+def bench_fast_path(seconds, *, batch_sizes=(2, 8, 64, 512), chains=4096, steps=200):
     """Fast-path chain-steps per second at several batch sizes (one worker, median of
     interleaved runs).
 
@@ -58,11 +58,11 @@ def bench_fast_path(seconds, *, batch_sizes=(2, 8, 64, 512), n_chains=4096, step
     """
 
     lam = np.full(steps, 0.9)
-    runs = [functools.partial(simulate_mbn, m, lam, n_chains=n_chains, record=[steps],
-                              fast=True, rng=1, workers=1, block_size=n_chains,
+    runs = [functools.partial(simulate_mbn, m, lam, chains=chains, record=[steps],
+                              fast=True, rng=1, workers=1, block_size=chains,
                               progress=False) for m in batch_sizes]
     # timed in turn (interleaved), so a load change hits every m alike
-    rates = _rates(runs, [n_chains * steps] * len(runs), max(seconds / len(runs), 1e-3))
+    rates = _rates(runs, [chains * steps] * len(runs), max(seconds / len(runs), 1e-3))
     out = {f"mbn_fast_chain_steps_per_s_m{m}": r for m, r in zip(batch_sizes, rates)}
     rates = list(out.values())
     out["mbn_fast_max_over_min_rate"] = max(rates) / min(rates)

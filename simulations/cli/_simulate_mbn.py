@@ -160,7 +160,7 @@ def _simulate_one(m, args, seq):
                             iterations_per_epoch=args.iterations_per_epoch, m0=args.m0)
     steps = lam.size
     record = np.unique(np.round(np.linspace(1, steps, min(args.record, steps))).astype(int))
-    sim = simulate_mbn(m, lam, n_chains=args.chains, record=record, fast=args.fast,
+    sim = simulate_mbn(m, lam, chains=args.chains, record=record, fast=args.fast,
                        drift=args.drift, std_drift=args.std_drift, rng=seq,
                        workers=args.workers)
     theory = noise_trajectory(m, lam)

@@ -60,8 +60,10 @@ def add_parser(subparsers, common):
                    type=int_type(2, "ideal batch size"), default=32, metavar="M0",
                    help="ideal batch size m0 of the MBN schedule: MBN rows use momentum "
                         "1 - m/m0 (default 32)")
-    p.add_argument("--samples", "-n", type=int_type(10, "samples"), default=4000, metavar="N",
-                   help="data set size (default 4000)")
+    p.add_argument("--examples", "--samples", "-n", dest="examples",
+                   type=int_type(10, "examples"), default=4000, metavar="N",
+                   help="training-set size (default 4000; --samples is its deprecated alias: "
+                        "elsewhere --samples counts Monte Carlo draws)")
     p.add_argument("--dim", type=int_type(1, "dim"), default=5, help="features (default 5)")
     p.add_argument("--epochs", "-T", type=int_type(1, "epochs"), default=80, metavar="T",
                    help="SGD epochs over the data set (default 80; not the schedule's "
@@ -113,14 +115,14 @@ def run(args):
         min_epochs,
     )
 
-    need = min_epochs(args.samples, min(args.sgd_batch, args.samples))
+    need = min_epochs(args.examples, min(args.sgd_batch, args.examples))
     if args.epochs < need:
         raise UserError(
-            f"--epochs must be >= {need} for --samples {args.samples} and --sgd-batch "
+            f"--epochs must be >= {need} for --examples {args.examples} and --sgd-batch "
             f"{args.sgd_batch} (the averaging window, the last quarter of the SGD steps, "
             f"needs >= 4 steps); got --epochs {args.epochs}.")
     seq, entropy = resolve_seed(args.seed)
-    res = gamma_decay_experiment(args.batch_size, m0=args.m0, n_samples=args.samples,
+    res = gamma_decay_experiment(args.batch_size, m0=args.m0, n_samples=args.examples,
                                  dim=args.dim, teacher_gamma=args.teacher_gamma,
                                  epochs=args.epochs, batch=args.sgd_batch, lr=args.lr,
                                  eps=args.eps, exact=args.exact, rng=seq,

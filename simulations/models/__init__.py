@@ -10,7 +10,7 @@ DISTRIBUTIONS              the names input_law accepts
 simulate_bn(m, samples, *, dist, df, ddof, eps, alpha, rng, workers, ...)  BN noise vs theory
 BNSimulation, MomentCheck, KSCheck   its result and rows
 simulate_mbn(m, momenta, *, chains, record, fast, ddof, start, drift, std_drift, rng, workers)
-MbnSimulation              per-step moments of MBN's mean/variance noise
+MBNSimulation              per-step moments of MBN's mean/variance noise
 mbn_chains(...)            MBN chains in memory (recorded arrays)
 simulate_drift_scan(...)   simulated MSE of the running mean vs momentum under drift
 DriftScan                  its result
@@ -32,6 +32,7 @@ _LAZY = {
     "MomentCheck": "simulations.models._bn_checks",
     "KSCheck": "simulations.models._bn_checks",
     "simulate_mbn": "simulations.models._mbn",
+    "MBNSimulation": "simulations.models._mbn",
     "MbnSimulation": "simulations.models._mbn",
     "mbn_chains": "simulations.models._mbn",
     "simulate_drift_scan": "simulations.models._mbn",

@@ -37,16 +37,24 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import warnings
 
 import numpy as np
 
-from noise_theory._lib import ParameterValueError, choice, integer_array, positive_int, real_array
+from noise_theory._lib import (
+    ParameterTypeError,
+    ParameterValueError,
+    choice,
+    integer_array,
+    positive_int,
+    real_array,
+)
 
 from ..mc._accumulators import Moments
 from ..mc._engine import run_chunks
 from ..mc._limits import MAX_DRAWS, check_draws, count
 
-__all__ = ["simulate_mbn", "MbnSimulation", "mbn_chains", "simulate_drift_scan",
+__all__ = ["simulate_mbn", "MBNSimulation", "MbnSimulation", "mbn_chains", "simulate_drift_scan",
            "DriftScan", "parse_drift", "mbn_kernel"]
 
 #: Chains per block (per random stream) unless given: part of the experiment's definition.
@@ -63,7 +71,7 @@ RAW_MAX_M = 1 << 20
 #: Values drawn at once on the raw path (chains are drawn in groups of this many values).
 _RAW_GROUP = 1 << 17
 #: Most chains x recorded steps that :func:`mbn_chains` returns in memory (2 float64
-#: arrays: 128 MiB, plus per-step temporaries of n_chains floats).
+#: arrays: 128 MiB, plus per-step temporaries of chains floats).
 MAX_IN_MEMORY = 1 << 23
 
 
@@ -199,22 +207,36 @@ def _chains_iv(m, momenta, record, ddof, start, drift, std_drift):
             parse_drift(std_drift, "std_drift"))
 
 
-def _check_cost(m, steps, n_chains, fast, drift, std_drift, runs=1):
+def _check_cost(m, steps, chains, fast, drift, std_drift, runs=1):
     """Refuse up front a raw path at m > RAW_MAX_M or a run above MAX_DRAWS numbers."""
     if not fast and m > RAW_MAX_M:
         raise ParameterValueError(
             f"`m` must be <= {RAW_MAX_M} for raw batches (m numbers per chain and step); "
             f"got m={m}; use fast=True (CLI: --fast), exact for Gaussian input.")
     per_step = (2 if fast else m) + (drift is not None) + (std_drift is not None)
-    check_draws(n_chains * steps * per_step * runs,
-                f"n_chains={n_chains} x {steps} steps x {per_step} per step"
+    check_draws(chains * steps * per_step * runs,
+                f"chains={chains} x {steps} steps x {per_step} per step"
                 + (f" x {runs} momenta" if runs > 1 else ""),
                 "lower the number of chains or of steps" + ("" if fast else ", or use fast=True"))
 
 
-def mbn_chains(m, momenta, *, n_chains, record=None, fast=False, ddof=0, start="batch",
-               drift=None, std_drift=None, rng=None):
-    r"""Run `n_chains` MBN chains in memory and return the recorded statistics.
+def _chains_arg(chains, n_chains):
+    """`chains`, or the deprecated spelling `n_chains` (the vocabulary says `chains`)."""
+    if n_chains is not None:
+        if chains is not None:
+            raise ParameterTypeError("give `chains` only (`n_chains` is its deprecated alias).")
+        warnings.warn("`n_chains` is deprecated; use `chains`.", DeprecationWarning, stacklevel=3)
+        return n_chains
+    if chains is None:
+        raise ParameterTypeError("`chains` (the number of independent chains) is required.")
+    return chains
+
+
+
+
+def mbn_chains(m, momenta, *, chains=None, record=None, fast=False, ddof=0, start="batch",
+               drift=None, std_drift=None, rng=None, n_chains=None):
+    r"""Run `chains` MBN chains in memory and return the recorded statistics.
 
     Parameters
     ----------
@@ -223,7 +245,7 @@ def mbn_chains(m, momenta, *, n_chains, record=None, fast=False, ddof=0, start="
     momenta : array_like, shape (steps,)
         Momentum (weight on history) of each step, e.g. from
         :func:`noise_theory.momentum_schedule`.
-    n_chains : int
+    chains : int
         Number of independent chains.
     record : array_like of int, optional
         Steps (1-based) to record; default about 100 evenly spaced steps.
@@ -242,29 +264,29 @@ def mbn_chains(m, momenta, *, n_chains, record=None, fast=False, ddof=0, start="
     Returns
     -------
     steps, mu, var : ndarray
-        Recorded steps (1-based) and the arrays of shape ``(len(steps), n_chains)``
+        Recorded steps (1-based) and the arrays of shape ``(len(steps), chains)``
         described in the module docstring.
 
     Examples
     --------
     >>> import numpy as np
     >>> from simulations import mbn_chains
-    >>> steps, mu, var = mbn_chains(4, np.full(50, 0.9), n_chains=1000, rng=1, fast=True)
+    >>> steps, mu, var = mbn_chains(4, np.full(50, 0.9), chains=1000, rng=1, fast=True)
     >>> mu.shape, int(steps[-1])
     ((50, 1000), 50)
     """
 
     m, momenta, record, ddof, start, drift, std_drift = _chains_iv(
         m, momenta, record, ddof, start, drift, std_drift)
-    n_chains = count(n_chains, "n_chains", maximum=MAX_DRAWS)
-    if n_chains * max(1, record.size) > MAX_IN_MEMORY:
+    chains = count(_chains_arg(chains, n_chains), "chains", maximum=MAX_DRAWS)
+    if chains * max(1, record.size) > MAX_IN_MEMORY:
         raise ParameterValueError(
-            f"`n_chains` x recorded steps must be <= {MAX_IN_MEMORY} (the arrays are returned "
-            f"in memory; simulate_mbn summarises any number of chains); got n_chains="
-            f"{n_chains} x {record.size} steps.")
-    _check_cost(m, momenta.size, n_chains, fast, drift, std_drift)
+            f"`chains` x recorded steps must be <= {MAX_IN_MEMORY} (the arrays are returned "
+            f"in memory; simulate_mbn summarises any number of chains); got chains="
+            f"{chains} x {record.size} steps.")
+    _check_cost(m, momenta.size, chains, fast, drift, std_drift)
     rng = np.random.default_rng(rng)
-    mu, var = _chains(rng, n_chains, m=m, momenta=momenta, record=record, fast=bool(fast),
+    mu, var = _chains(rng, chains, m=m, momenta=momenta, record=record, fast=bool(fast),
                       ddof=ddof, start=start, mean_drift=drift, std_drift=std_drift)
     return record, mu, var
 
@@ -286,7 +308,7 @@ def mbn_kernel(seed_seq, size, *, m, momenta, record, fast, ddof, start, drift, 
 
 # ---------------------------------------------------------------- results
 @dataclasses.dataclass(frozen=True, eq=False)
-class MbnSimulation:
+class MBNSimulation:
     """What :func:`simulate_mbn` returns.
 
     Attributes
@@ -341,16 +363,20 @@ class MbnSimulation:
         return self.n * self.momenta.size / self.seconds if self.seconds > 0 else float("inf")
 
 
-def simulate_mbn(m, momenta, *, n_chains, record=None, fast=False, ddof=0, start="batch",
+#: the old name of :class:`MBNSimulation` (BN and MBN are spelled alike).
+MbnSimulation = MBNSimulation
+
+
+def simulate_mbn(m, momenta, *, chains=None, record=None, fast=False, ddof=0, start="batch",
                  drift=None, std_drift=None, rng=None, workers=None, block_size=None,
-                 executor=None, progress=None):
+                 executor=None, progress=None, n_chains=None):
     r"""Simulate MBN's running statistics over independent chains with the Monte Carlo engine.
 
     Parameters
     ----------
     m, momenta, record, fast, ddof, start, drift, std_drift
         As in :func:`mbn_chains`.
-    n_chains : int
+    chains : int
         Number of independent chains (the engine's units).
     rng : None, int, SeedSequence or Generator, optional
         Seed; the entropy used is in the result.
@@ -361,7 +387,7 @@ def simulate_mbn(m, momenta, *, n_chains, record=None, fast=False, ddof=0, start
 
     Returns
     -------
-    MbnSimulation
+    MBNSimulation
         Per recorded step moments of the mean noise and the variance noise, compare with
         :func:`noise_theory.noise_trajectory` (no drift) or
         :func:`noise_theory.drift_mse` (drift, late steps).
@@ -373,11 +399,11 @@ def simulate_mbn(m, momenta, *, n_chains, record=None, fast=False, ddof=0, start
     law; they use different draws.
 
     Cost, refused up front beyond the limits (``ParameterValueError`` naming the
-    argument): time is proportional to ``n_chains x steps x`` (m on the raw path, about
+    argument): time is proportional to ``chains x steps x`` (m on the raw path, about
     2 on the fast one) random numbers, at most 10**11 (15 minutes to 3 hours on one core); the raw
     path needs ``m <= 2**20``; at most 10**6 steps and 1000 recorded steps. Memory is
     bounded by the block size (1024 chains x recorded steps x 16 bytes per thread), not by
-    `n_chains`, m or the number of steps.
+    `chains`, m or the number of steps.
 
     Examples
     --------
@@ -385,7 +411,7 @@ def simulate_mbn(m, momenta, *, n_chains, record=None, fast=False, ddof=0, start
     >>> from noise_theory import noise_trajectory
     >>> from simulations import simulate_mbn
     >>> lam = np.full(40, 0.9)
-    >>> sim = simulate_mbn(4, lam, n_chains=4096, rng=3, fast=True, workers=1)
+    >>> sim = simulate_mbn(4, lam, chains=4096, rng=3, fast=True, workers=1)
     >>> r = sim.mean_noise_mse()[-1]
     >>> theory = noise_trajectory(4, lam).mean_noise_var[-1]
     >>> bool(abs(r.estimate - theory) < 5 * r.stderr)
@@ -395,21 +421,21 @@ def simulate_mbn(m, momenta, *, n_chains, record=None, fast=False, ddof=0, start
 
     m, momenta, record, ddof, start, drift, std_drift = _chains_iv(
         m, momenta, record, ddof, start, drift, std_drift)
-    n_chains = count(n_chains, "n_chains", maximum=MAX_DRAWS)
+    chains = count(_chains_arg(chains, n_chains), "chains", maximum=MAX_DRAWS)
     block_size = positive_int(block_size or DEFAULT_CHAINS_PER_BLOCK, "block_size")
     if block_size > 1 << 16:
         raise ParameterValueError(f"`block_size` must be an integer >= 1 and <= 65536; "
                                   f"got block_size={block_size}.")
-    _check_cost(m, momenta.size, n_chains, fast, drift, std_drift)
+    _check_cost(m, momenta.size, chains, fast, drift, std_drift)
     kernel = functools.partial(mbn_kernel, m=m, momenta=momenta, record=record,
                                fast=bool(fast), ddof=ddof, start=start, drift=drift,
                                std_drift=std_drift)
-    run = run_chunks(kernel, n_chains, block_size=block_size, rng=rng, workers=workers,
+    run = run_chunks(kernel, chains, block_size=block_size, rng=rng, workers=workers,
                      executor=executor, progress=progress, desc="mbn chains")
     used = momenta.copy()
     if start == "batch":
         used[0] = 0.0
-    return MbnSimulation(m=m, momenta=used, steps=record, moments=run.accumulator,
+    return MBNSimulation(m=m, momenta=used, steps=record, moments=run.accumulator,
                          n=run.n, entropy=run.entropy, fast=bool(fast), seconds=run.seconds)
 
 
@@ -449,8 +475,8 @@ class DriftScan:
     entropy: int
 
 
-def simulate_drift_scan(m, momenta, *, drift, steps, n_chains, window=None, fast=True,
-                        rng=None, workers=None, block_size=256, progress=None):
+def simulate_drift_scan(m, momenta, *, drift, steps, chains=None, window=None, fast=True,
+                        rng=None, workers=None, block_size=256, progress=None, n_chains=None):
     """Simulated stationary MSE of the running mean under drift, for a grid of momenta.
 
     Every momentum sees the same batches and the same drift (common random numbers), so
@@ -467,7 +493,7 @@ def simulate_drift_scan(m, momenta, *, drift, steps, n_chains, window=None, fast
         Momenta to scan (weight on history).
     drift : "linear:RATE", "walk:SD" or (kind, rate)
         Drift of the population mean per step.
-    steps, n_chains : int
+    steps, chains : int
         Steps per chain (long enough to forget the start) and number of chains.
 
     Returns
@@ -478,7 +504,7 @@ def simulate_drift_scan(m, momenta, *, drift, steps, n_chains, window=None, fast
     --------
     >>> from simulations import simulate_drift_scan
     >>> scan = simulate_drift_scan(4, [0.5, 0.9], drift="walk:0.05", steps=200,
-    ...                            n_chains=256, rng=0, workers=1)
+    ...                            chains=256, rng=0, workers=1)
     >>> len(scan.mse)
     2
     """
@@ -496,12 +522,12 @@ def simulate_drift_scan(m, momenta, *, drift, steps, n_chains, window=None, fast
     window = positive_int(window or steps // 2, "window", minimum=1)
     if window > steps:
         raise ParameterValueError(f"`window` must be <= steps={steps}; got window={window}.")
-    n_chains = count(n_chains, "n_chains", maximum=MAX_DRAWS)
-    _check_cost(m, steps, n_chains, fast, drift, None, runs=grid.size)
+    chains = count(_chains_arg(chains, n_chains), "chains", maximum=MAX_DRAWS)
+    _check_cost(m, steps, chains, fast, drift, None, runs=grid.size)
     first = steps - window + 1
     kernel = functools.partial(_drift_scan_kernel, m=m, grid=tuple(float(g) for g in grid),
                                steps=steps, window=first, fast=bool(fast), drift=drift)
-    run = run_chunks(kernel, n_chains, block_size=block_size,
+    run = run_chunks(kernel, chains, block_size=block_size,
                      rng=rng, workers=workers, progress=progress, desc="drift scan")
     mse = [run.accumulator.mean_result(f"mse@{float(g)!r}", label=f"MSE(lambda={g:g})")
            for g in grid]

@@ -160,7 +160,7 @@ def _mbn_drift(ctx):
     best = float(optimal_drift_momentum(m, drift="linear", rate=rate))
     grid = np.array([0.5, 0.8, best - 0.04, best, best + 0.04, 0.97])
     scan = simulate_drift_scan(m, grid, drift=f"linear:{rate}", steps=600,
-                               n_chains=ctx.size(4_000, 100_000), rng=ctx.seed_sequence("mbn drift scan"),
+                               chains=ctx.size(4_000, 100_000), rng=ctx.seed_sequence("mbn drift scan"),
                                workers=ctx.workers)
     rows = [row({"m": m, "drift rate": rate, "momentum": round(float(lam), 5)},
                 drift_mse(m, lam, drift="linear", rate=rate), estimate=r.estimate,
@@ -179,7 +179,7 @@ def _mbn_simulate(ctx, section):
     steps = [e * it for e in MBN_RECORD_EPOCHS]
     for fast, n, key in ((True, ctx.size(10_000, 400_000), "fast"),
                          (False, ctx.size(2_000, 80_000), "raw")):
-        sim = simulate_mbn(4, paper, n_chains=n, record=steps, fast=fast,
+        sim = simulate_mbn(4, paper, chains=n, record=steps, fast=fast,
                            rng=ctx.seed_sequence("mbn paper trajectory", key), workers=ctx.workers,
                            progress=False)
         _mbn_trajectory_rows(f"paper ({'exact joint law' if fast else 'raw batches'})", 4,
@@ -193,7 +193,7 @@ def _mbn_simulate(ctx, section):
                                               m0=MBN_M0), None),
             ("cosine ramp", momentum_schedule("cosine", m=8, epochs=40, iterations_per_epoch=5,
                                               m0=MBN_M0), None))):
-        sim = simulate_mbn(8, momenta, n_chains=ctx.size(10_000, 400_000), record=record,
+        sim = simulate_mbn(8, momenta, chains=ctx.size(10_000, 400_000), record=record,
                            fast=True, rng=ctx.seed_sequence("mbn schedule trajectory", label),
                            workers=ctx.workers,
                            progress=False)
@@ -202,7 +202,7 @@ def _mbn_simulate(ctx, section):
     for m in (2, 4, 8, 16):
         lam = float(paper_momentum(T, T, m, m0=MBN_M0))
         n_steps = int(np.ceil(np.log(1e-9) / (2 * np.log(lam)))) + 1   # lambda^(2t) < 1e-9
-        sim = simulate_mbn(m, np.full(n_steps, lam), n_chains=ctx.size(10_000, 400_000),
+        sim = simulate_mbn(m, np.full(n_steps, lam), chains=ctx.size(10_000, 400_000),
                            record=[n_steps], fast=True, rng=ctx.seed_sequence("mbn stationary", f"m={m}"),
                            workers=ctx.workers, progress=False)
         (r_mu,), (r_var,) = sim.mean_noise_mse(), sim.variance_noise_var()
@@ -271,7 +271,7 @@ def _mbn_variance_law(ctx, section):
     for k, lam in enumerate((0.5, 0.9, 0.99)):
         steps = int(np.ceil(np.log(1e-8) / np.log(lam))) + 1   # start weight < 1e-8
         n = ctx.size(20_000 if lam < 0.99 else 5_000, 400_000)
-        _, _, var = mbn_chains(m, np.full(steps, lam), n_chains=n, record=[steps], fast=True,
+        _, _, var = mbn_chains(m, np.full(steps, lam), chains=n, record=[steps], fast=True,
                                rng=ctx.seed_sequence("mbn variance law", f"m={m}", f"momentum={lam!r}"))
         sample = var[0]
         d, pv = ks_pvalue(sample, lambda v, lam=lam: ema_variance_noise_cdf(v, m, lam))
@@ -331,7 +331,7 @@ def _mbn_figures(ctx, section):
     it = MBN_ITERATIONS
     record = np.arange(it, paper.size + 1, 10 * it)
     dense = simulate_mbn_sd(sim.m, paper, record, ctx)
-    _, path_mu, path_var = mbn_chains(sim.m, paper, n_chains=1, record=np.arange(1, paper.size + 1),
+    _, path_mu, path_var = mbn_chains(sim.m, paper, chains=1, record=np.arange(1, paper.size + 1),
                                       fast=True, rng=ctx.seed_sequence("mbn one chain"))
     a, b = new_figure(
         section, "mbn_trajectory", f"MBN noise over training at m = {sim.m} under the paper's "
@@ -348,7 +348,7 @@ def _mbn_figures(ctx, section):
 def simulate_mbn_sd(m, momenta, record, ctx):
     """Simulated sd of the mean and variance noises (with stderrs) at the recorded steps."""
 
-    sim = simulate_mbn(m, momenta, n_chains=ctx.size(4_000, 100_000), record=record, fast=True,
+    sim = simulate_mbn(m, momenta, chains=ctx.size(4_000, 100_000), record=record, fast=True,
                        rng=ctx.seed_sequence("mbn sd band"), workers=ctx.workers, progress=False)
     out = []
     for res in (sim.mean_noise_mse(), sim.variance_noise_var()):

@@ -29,8 +29,8 @@ REFERENCE = [
 ]
 
 
-def stationary_ema_chains(m, momentum, n_chains, rng, steps=None):
-    """Final running (mean, variance) of `n_chains` EMA chains over raw N(0,1) batches.
+def stationary_ema_chains(m, momentum, chains, rng, steps=None):
+    """Final running (mean, variance) of `chains` EMA chains over raw N(0,1) batches.
 
     The first batch initialises the statistics; `steps` defaults to enough steps for the
     start to be forgotten to double precision.
@@ -39,7 +39,7 @@ def stationary_ema_chains(m, momentum, n_chains, rng, steps=None):
         steps = 1 if momentum == 0 else int(np.ceil(40 / -np.log(momentum))) + 1
     mu = var = None
     for _ in range(steps):
-        x = rng.standard_normal((n_chains, m))
+        x = rng.standard_normal((chains, m))
         mb = x.mean(axis=1)
         vb = x.var(axis=1)
         if mu is None:

@@ -103,7 +103,7 @@ def test_simulate_mbn_prints_fresh_seed(capsys):
 def test_bench_entry_reports_fast_path_rates():
     from simulations.bench import EXTRA_BENCHMARKS, bench_fast_path
 
-    res = bench_fast_path(0.02, batch_sizes=(2, 64), n_chains=256, steps=20)
+    res = bench_fast_path(0.02, batch_sizes=(2, 64), chains=256, steps=20)
     assert set(res) == {"mbn_fast_chain_steps_per_s_m2", "mbn_fast_chain_steps_per_s_m64",
                         "mbn_fast_max_over_min_rate"}
     assert all(v > 0 for v in res.values()) and res["mbn_fast_max_over_min_rate"] >= 1
@@ -118,9 +118,9 @@ def test_raw_chains_drawn_in_groups_give_the_same_numbers(monkeypatch):
     import simulations.models._mbn as mbn
 
     lam = np.full(6, 0.8)
-    one = mbn.mbn_chains(16, lam, n_chains=50, rng=3, drift="walk:0.1")
+    one = mbn.mbn_chains(16, lam, chains=50, rng=3, drift="walk:0.1")
     monkeypatch.setattr(mbn, "_RAW_GROUP", 40)     # groups of 2 chains
-    grouped = mbn.mbn_chains(16, lam, n_chains=50, rng=3, drift="walk:0.1")
+    grouped = mbn.mbn_chains(16, lam, chains=50, rng=3, drift="walk:0.1")
     for a, b in zip(one, grouped):
         np.testing.assert_array_equal(a, b)
 

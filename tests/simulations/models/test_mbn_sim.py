@@ -38,7 +38,7 @@ def assert_within(results, theory, k=K):
     ("constant:0.9", 8, True), ("cosine", 2, True)])
 def test_trajectory_theory_vs_simulation(schedule, m, fast):
     lam = momentum_schedule(schedule, m=m, epochs=8, iterations_per_epoch=25)
-    sim = simulate_mbn(m, lam, n_chains=8192, rng=2024, fast=fast, workers=2)
+    sim = simulate_mbn(m, lam, chains=8192, rng=2024, fast=fast, workers=2)
     theory = noise_trajectory(m, lam)
     i = sim.steps - 1
     assert sim.steps[0] == 1 and sim.steps[-1] == lam.size and len(sim.steps) == 100
@@ -50,7 +50,7 @@ def test_trajectory_theory_vs_simulation(schedule, m, fast):
 
 def test_fixed_start_and_ddof():
     lam = np.full(60, 0.8)
-    sim = simulate_mbn(3, lam, n_chains=8192, rng=5, start="fixed", ddof=1, workers=2)
+    sim = simulate_mbn(3, lam, chains=8192, rng=5, start="fixed", ddof=1, workers=2)
     theory = noise_trajectory(3, lam, start="fixed", ddof=1)
     i = sim.steps - 1
     assert_within(sim.mean_noise_mse(), theory.mean_noise_var[i])
@@ -61,21 +61,21 @@ def test_fixed_start_and_ddof():
 
 
 def test_momentum_zero_is_bn_on_the_same_draws():
-    steps, mu, var = mbn_chains(5, np.zeros(7), n_chains=300, record=np.arange(1, 8), rng=99)
+    steps, mu, var = mbn_chains(5, np.zeros(7), chains=300, record=np.arange(1, 8), rng=99)
     rng = np.random.default_rng(99)  # replay the documented draw order
     for t in range(7):
         x = rng.standard_normal((300, 5))
         np.testing.assert_array_equal(mu[t], x.mean(axis=1))
         np.testing.assert_array_equal(var[t], x.var(axis=1))
     # and the first batch initialises the statistics whatever momenta[0] is
-    _, mu1, _ = mbn_chains(5, [0.7, 0.0], n_chains=300, record=[1], rng=99)
+    _, mu1, _ = mbn_chains(5, [0.7, 0.0], chains=300, record=[1], rng=99)
     np.testing.assert_array_equal(mu1[0], mu[0])
 
 
 def test_fast_path_matches_raw_path():
     lam = momentum_schedule("paper", m=4, epochs=6, iterations_per_epoch=20)
-    raw = simulate_mbn(4, lam, n_chains=8192, rng=1, workers=2)
-    fast = simulate_mbn(4, lam, n_chains=8192, rng=2, fast=True, workers=2)
+    raw = simulate_mbn(4, lam, chains=8192, rng=1, workers=2)
+    fast = simulate_mbn(4, lam, chains=8192, rng=2, fast=True, workers=2)
     for a, b in [(raw.mean_noise_mse(), fast.mean_noise_mse()),
                  (raw.variance_noise_mean(), fast.variance_noise_mean()),
                  (raw.variance_noise_var(), fast.variance_noise_var())]:
@@ -83,16 +83,16 @@ def test_fast_path_matches_raw_path():
         assert np.max(np.abs(z)) < K
     # whole-law check at the last step: two-sample KS at alpha = 0.01
     record = [lam.size]
-    _, mu_r, var_r = mbn_chains(4, lam, n_chains=20_000, record=record, rng=3)
-    _, mu_f, var_f = mbn_chains(4, lam, n_chains=20_000, record=record, rng=4, fast=True)
+    _, mu_r, var_r = mbn_chains(4, lam, chains=20_000, record=record, rng=3)
+    _, mu_f, var_f = mbn_chains(4, lam, chains=20_000, record=record, rng=4, fast=True)
     assert stats.ks_2samp(mu_r[0], mu_f[0]).pvalue > 0.01
     assert stats.ks_2samp(var_r[0], var_f[0]).pvalue > 0.01
 
 
 def test_reproducible_and_independent_of_workers():
     lam = np.full(30, 0.9)
-    a = simulate_mbn(4, lam, n_chains=3000, rng=7, fast=True, workers=1, block_size=500)
-    b = simulate_mbn(4, lam, n_chains=3000, rng=7, fast=True, workers=2, block_size=500)
+    a = simulate_mbn(4, lam, chains=3000, rng=7, fast=True, workers=1, block_size=500)
+    b = simulate_mbn(4, lam, chains=3000, rng=7, fast=True, workers=2, block_size=500)
     np.testing.assert_array_equal(a.moments.mean, b.moments.mean)
     np.testing.assert_array_equal(a.moments.m2, b.moments.m2)
     assert a.entropy == 7 and a.n == 3000
@@ -101,7 +101,7 @@ def test_reproducible_and_independent_of_workers():
 def test_stationary_variance_noise_law_matches_gamma_moments():
     # after many steps at lambda = 0.9 the chain's variance statistic has the exact
     # stationary mean and variance of ema_variance_noise (fast path, 40k chains)
-    _, _, var = mbn_chains(4, np.full(400, 0.9), n_chains=40_000, record=[400], rng=8, fast=True)
+    _, _, var = mbn_chains(4, np.full(400, 0.9), chains=40_000, record=[400], rng=8, fast=True)
     noise = ema_variance_noise(4, 0.9)
     v = var[0]
     assert abs(v.mean() - noise.mean) < K * v.std() / np.sqrt(v.size)
@@ -114,7 +114,7 @@ def test_stationary_variance_noise_law_matches_gamma_moments():
     ("linear:0.02", "linear", 0.02, 0.8), ("walk:0.05", "walk", 0.05, 0.9)])
 def test_drift_mse_theory_vs_simulation(drift, kind, rate, lam):
     steps = 300
-    sim = simulate_mbn(4, np.full(steps, lam), n_chains=8192, rng=11, fast=True, drift=drift,
+    sim = simulate_mbn(4, np.full(steps, lam), chains=8192, rng=11, fast=True, drift=drift,
                        record=np.arange(200, 301, 20), workers=2)
     theory = drift_mse(4, lam, drift=kind, rate=rate)
     assert_within(sim.mean_noise_mse(), np.full(len(sim.steps), theory))
@@ -128,7 +128,7 @@ def test_drift_mse_theory_vs_simulation(drift, kind, rate, lam):
 def test_drift_optimum_theory_vs_simulated_scan(drift, kind, rate):
     best = float(optimal_drift_momentum(4, drift=kind, rate=rate))
     grid = best + np.arange(-4, 5) * 0.02  # the theory optimum is the middle point
-    scan = simulate_drift_scan(4, grid, drift=drift, steps=600, n_chains=2048, rng=13,
+    scan = simulate_drift_scan(4, grid, drift=drift, steps=600, chains=2048, rng=13,
                                workers=2)
     theory = drift_mse(4, grid, drift=kind, rate=rate)
     assert_within(scan.mse, theory)
@@ -143,7 +143,7 @@ def test_std_drift_makes_the_variance_stale():
     # log sigma_t = r t: var_hat/sigma_t^2 -> (m-1)/m * (1-l)/(1 - l exp(-2r)) (derivation:
     # sum_k (1-l) l^k sigma_{t-k}^2/sigma_t^2 * E chi2(m-1)/m, sigma_{t-k}^2 = e^{-2rk} sigma_t^2)
     m, lam, r = 4, 0.9, 0.01
-    sim = simulate_mbn(m, np.full(300, lam), n_chains=4096, rng=17, std_drift=f"linear:{r}",
+    sim = simulate_mbn(m, np.full(300, lam), chains=4096, rng=17, std_drift=f"linear:{r}",
                        record=[250, 300], workers=2)
     stale = (m - 1) / m * (1 - lam) / (1 - lam * np.exp(-2 * r))
     assert_within(sim.variance_noise_mean(), [stale, stale])
@@ -151,20 +151,37 @@ def test_std_drift_makes_the_variance_stale():
 
 
 @pytest.mark.parametrize("call, exc, match", [
-    (lambda: simulate_mbn(4, [0.5], n_chains=10, drift="lin:0.1"), ValueError,
+    (lambda: simulate_mbn(4, [0.5], chains=10, drift="lin:0.1"), ValueError,
      r"`drift` must be one of 'none', 'linear', 'walk'; got drift='lin'"),
-    (lambda: simulate_mbn(4, [0.5], n_chains=10, drift="walk"), ValueError, r"needs a rate"),
-    (lambda: simulate_mbn(4, [0.5], n_chains=10, drift="walk:x"), ValueError, r"real number"),
-    (lambda: simulate_mbn(4, [0.5], n_chains=10, std_drift="walk:-1"), ValueError,
+    (lambda: simulate_mbn(4, [0.5], chains=10, drift="walk"), ValueError, r"needs a rate"),
+    (lambda: simulate_mbn(4, [0.5], chains=10, drift="walk:x"), ValueError, r"real number"),
+    (lambda: simulate_mbn(4, [0.5], chains=10, std_drift="walk:-1"), ValueError,
      r"`std_drift rate` must be a real number >= 0"),
-    (lambda: simulate_mbn(4, [1.0], n_chains=10), ValueError, r"`momenta` must be"),
-    (lambda: simulate_mbn(1, [0.5], n_chains=10), ValueError, r"`m` must be an integer >= 2"),
-    (lambda: simulate_mbn(4, [0.5], n_chains=0), ValueError, r"`n_chains` must be"),
-    (lambda: simulate_mbn(4, [0.5, 0.5], n_chains=10, record=[3]), ValueError,
+    (lambda: simulate_mbn(4, [1.0], chains=10), ValueError, r"`momenta` must be"),
+    (lambda: simulate_mbn(1, [0.5], chains=10), ValueError, r"`m` must be an integer >= 2"),
+    (lambda: simulate_mbn(4, [0.5], chains=0), ValueError, r"`chains` must be"),
+    (lambda: simulate_mbn(4, [0.5, 0.5], chains=10, record=[3]), ValueError,
      r"`record` must be an integer >= 1 and <= 2"),
-    (lambda: simulate_drift_scan(4, [0.5], drift="none", steps=10, n_chains=10), ValueError,
+    (lambda: simulate_drift_scan(4, [0.5], drift="none", steps=10, chains=10), ValueError,
      r"`drift` must be 'linear:RATE' or 'walk:SD'"),
 ])
 def test_errors(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+def test_vocabulary_chains_and_the_deprecated_spellings():
+    import numpy as np
+
+    from simulations import MBNSimulation, MbnSimulation, simulate_mbn
+
+    lam = np.full(5, 0.5)
+    new = simulate_mbn(4, lam, chains=64, fast=True, rng=1, workers=1)
+    with pytest.warns(DeprecationWarning, match="`n_chains` is deprecated; use `chains`"):
+        old = simulate_mbn(4, lam, n_chains=64, fast=True, rng=1, workers=1)
+    assert isinstance(new, MBNSimulation) and MbnSimulation is MBNSimulation
+    assert new.n == old.n == 64 and new.entropy == old.entropy
+    with pytest.raises(TypeError, match="give `chains` only"):
+        simulate_mbn(4, lam, chains=64, n_chains=64, fast=True)
+    with pytest.raises(TypeError, match="`chains` .* is required"):
+        simulate_mbn(4, lam, fast=True)

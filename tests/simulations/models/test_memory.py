@@ -43,15 +43,15 @@ WORST = {
                     "r = simulate_bn(RAW_MAX_M, 8 * RAW_MAX_M, dist='laplace', rng=1, "
                     "workers=16, progress=False).batches",
     "mbn_fast_huge_m": "import numpy as np\nfrom simulations import simulate_mbn\n"
-                       "r = simulate_mbn(10**12, np.full(1000, 0.9), n_chains=4096, fast=True, "
+                       "r = simulate_mbn(10**12, np.full(1000, 0.9), chains=4096, fast=True, "
                        "record=np.arange(1, 1001), rng=1, workers=16).n",
     "mbn_raw_max_m": "import numpy as np\nfrom simulations import simulate_mbn\n"
                      "from simulations.models._mbn import RAW_MAX_M\n"
-                     "r = simulate_mbn(RAW_MAX_M, np.full(3, 0.9), n_chains=32, rng=1, "
+                     "r = simulate_mbn(RAW_MAX_M, np.full(3, 0.9), chains=32, rng=1, "
                      "workers=16, block_size=16).n",
     "mbn_chains_max_in_memory": "import numpy as np\nfrom simulations import mbn_chains\n"
                                 "from simulations.models._mbn import MAX_IN_MEMORY\n"
-                                "r = mbn_chains(4, np.full(3, 0.9), n_chains=MAX_IN_MEMORY, "
+                                "r = mbn_chains(4, np.full(3, 0.9), chains=MAX_IN_MEMORY, "
                                 "record=[3], fast=True, rng=1)[1].size",
     "glm_loss_big_m": "from simulations import simulate_glm_loss\n"
                       "r = simulate_glm_loss(1.0, 1.0, gamma=2.0, beta=0.0, m=1 << 17, "
