@@ -47,8 +47,10 @@ def add_schedule_arguments(p):
     p.add_argument("--ideal-batch-size", "--m0", dest="m0", type=int_type(2, "ideal batch size"),
                    default=DEFAULT_M0, metavar="M0",
                    help=f"ideal batch size m0 (default {DEFAULT_M0}, the paper's)")
-    p.add_argument("--epochs", "-T", type=int_type(2, "epochs"), default=DEFAULT_EPOCHS,
-                   metavar="T", help=f"training epochs T (default {DEFAULT_EPOCHS})")
+    # a per-epoch table: 1e5 epochs keep every output (JSON, CSV) well under 1 GB of memory
+    p.add_argument("--epochs", "-T", type=int_type(2, "epochs", maximum=MAX_EPOCHS),
+                   default=DEFAULT_EPOCHS, metavar="T",
+                   help=f"training epochs T, 2..{MAX_EPOCHS} (default {DEFAULT_EPOCHS})")
     p.add_argument("--tau0", type=float_type(minimum=0, maximum=1, max_open=True, name="tau0"),
                    default=DEFAULT_TAU0, help=f"inference momentum at batch size m0, weight on "
                    f"history (default {DEFAULT_TAU0}; two codebases use 0.85)")
@@ -59,6 +61,8 @@ def add_schedule_arguments(p):
 
 
 DEFAULT_M0 = 32
+#: most epochs a per-epoch table holds (1e6 epochs took 1.0 GB for --json).
+MAX_EPOCHS = 100_000
 DEFAULT_EPOCHS = 200
 DEFAULT_TAU0 = 0.9
 #: why a column is empty (never nan): the reason goes beside it in the JSON.

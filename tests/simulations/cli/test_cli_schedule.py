@@ -108,3 +108,13 @@ def test_help_shows_every_default(capsys):
     for needle in ("--ideal-batch-size M0, --m0 M0", "(default 32", "(default 200)",
                    "(default 0.9", "default 2 4 8 16", "(default: none"):
         assert needle in out, needle
+
+
+@pytest.mark.parametrize("command", [["schedule", "-m", "2"], ["advise", "--batch-size", "2"]])
+def test_epochs_above_the_table_limit_are_refused_up_front(command, capsys):
+    """1e6 epochs of a per-epoch table took 1.0 GB (--json): the limit is 1e5, said in one line."""
+    with pytest.raises(SystemExit) as exc:
+        main([*command, "--epochs", "1000000"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--epochs" in err[0] and "<= 100000" in err[0]
