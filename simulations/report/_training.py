@@ -18,7 +18,7 @@ def _grid(ctx, section):
                  "seeds": 2, "epochs": 2}
     full = {"models": ("mlp", "cnn"), "depths": (2, 6), "norms": ("bn", "mbn", "brn", "gn", "none"),
                 "batch_sizes": (2, 4, 8, 16, 32, 64), "seeds": 3, "epochs": 8}
-    res = run_experiment(**(full if ctx.full else small), rng=ctx.seed_sequence("training", "grid"),
+    res = run_experiment(**(full if ctx.full else small), rng=ctx.seed_sequence("training grid"),
                          workers=ctx.workers or 1, show_progress=False)
     header = ["model", "depth", "norm", "batch_size", "seeds", "test_accuracy_mean",
               "test_accuracy_sd", "test_accuracy_population_mean", "train_loss_mean", "diverged"]
@@ -48,7 +48,7 @@ def _probe(ctx, section):
     rows = []
     for model, norm in (("mlp", "bn"), ("mlp", "mbn")) + ((("cnn", "bn"),) if ctx.full else ()):
         cfg = TrainConfig(model=model, depth=2, norm=norm, batch_size=4, epochs=2 if not ctx.full else 8)
-        rows += noise_probe(cfg, data, seed=ctx.seed_sequence("training", "probe", model, norm),
+        rows += noise_probe(cfg, data, seed=ctx.seed_sequence("training probe", model, norm),
                             batches=150 if not ctx.full else 1000)
     # claim: first normalised layer of the MLP (input = standardised pixels, iid batches):
     # the batch mean noise has the variance 1/m whatever the input law

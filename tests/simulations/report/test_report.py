@@ -240,3 +240,27 @@ def test_cli_unwritable_out_is_refused_before_any_work(tmp_path, capsys):
     assert exc.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "exists and is not a folder" in err[0]
+
+
+def test_no_two_checks_share_a_random_stream():
+    """Every call site of ``ctx.rng``/``ctx.seed_sequence`` in the report's sections names its
+    own stream (a distinct first name; the other names are the loop's parameters), and the
+    hashed keys of those names are distinct too (so no two streams coincide)."""
+    import ast
+    import pathlib
+
+    from simulations.mc._seeding import _name_key
+
+    folder = pathlib.Path(__file__).resolve().parents[3] / "simulations" / "report"
+    names = []
+    for path in sorted(folder.glob("_*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr in ("rng", "seed_sequence")
+                    and isinstance(node.func.value, ast.Name) and node.func.value.id == "ctx"):
+                first = node.args[0]
+                assert isinstance(first, ast.Constant), f"{path.name}:{node.lineno}: unnamed stream"
+                names.append(first.value)
+    assert len(names) >= 10
+    assert len(names) == len(set(names)), sorted(n for n in names if names.count(n) > 1)
+    assert len({_name_key(n) for n in names}) == len(names)
