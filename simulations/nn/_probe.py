@@ -82,10 +82,15 @@ def _probe_now(net, X, m, batches, rng, meta):
         xm = np.array([(r[0] - mu) / sd for r in rec[k]])      # (batches, C)
         xs = np.array([r[1] / var for r in rec[k]])
         vpc = m * (1 if X.ndim == 2 else X.shape[2] * X.shape[3] // (4 if k > 0 and meta["pooled"] else 1))
-        vm = float(np.mean(xm.var(axis=0, ddof=1)))
-        vs = float(np.mean(xs.var(axis=0, ddof=1)))
-        sem = float(np.std((xm - xm.mean(0)) ** 2) / np.sqrt(xm.size))
-        ses = float(np.std((xs - xs.mean(0)) ** 2) / np.sqrt(xs.size))
+        # The batches are independent but the channels of one batch are not, so the standard
+        # errors come from one summary per batch (the mean over channels), never from the
+        # channels as if they were independent. E xi_mu = 0 exactly (mu is the population
+        # mean of the sampled set), so Var xi_mu = E xi_mu^2.
+        qm = np.mean(xm ** 2, axis=1)                              # (batches,)
+        qs = np.mean((xs - xs.mean(0)) ** 2, axis=1) * len(xs) / (len(xs) - 1)
+        vm, vs = float(qm.mean()), float(qs.mean())
+        sem = float(qm.std(ddof=1) / np.sqrt(qm.size))
+        ses = float(qs.std(ddof=1) / np.sqrt(qs.size))
         g = batch_statistics_moments(vpc, skewness=0.0, excess_kurtosis=0.0)
         kc = batch_statistics_moments(vpc, skewness=np.clip(skew, -50, 50),
                                       excess_kurtosis=np.maximum(kurt, np.clip(skew, -50, 50) ** 2 - 2))
