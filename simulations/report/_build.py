@@ -200,6 +200,13 @@ def _running(sections, seq, full, workers, progress, extra_steps=0):
             # of some coordinates now and then (seen once in a fresh-install CI run), and
             # the report must be the same bytes whatever the number of workers.
         yield built, bar
+    except BaseException:
+        # Ctrl-C / SIGTERM / an error: stop the workers now (a derivation being built in a
+        # worker must not hold the exit up), then unwind so temporary outputs are removed
+        if pool is not None:
+            _stop_pool(pool)
+            pool = None
+        raise
     finally:
         bar.close()
         if pool is not None:
@@ -208,6 +215,13 @@ def _running(sections, seq, full, workers, progress, extra_steps=0):
             for f in s.figures:
                 _RENDERED.pop(f.figure, None)
                 f.figure.clear()
+
+
+def _stop_pool(pool):
+    """Terminate a process pool's workers and shut it down without waiting."""
+    for proc in list((getattr(pool, "_processes", None) or {}).values()):
+        proc.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _pool(workers):
