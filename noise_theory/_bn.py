@@ -19,7 +19,7 @@ import warnings
 import numpy as np
 from scipy import special, stats
 
-from ._validation import ParameterValueError, integer_array, real_array
+from ._validation import integer_array, m_ddof, real_array
 
 __all__ = ["mean_noise", "variance_noise", "scale_moment"]
 
@@ -116,13 +116,8 @@ def _log_gamma_mode_density(k):
 
 
 # ------------------------------------------------------------------ input validation
-def _m_ddof_iv(m, ddof):
-    m = integer_array(m, "m", minimum=2)
-    ddof = integer_array(ddof, "ddof", minimum=0)
-    if np.any(ddof >= m):
-        raise ParameterValueError(f"`ddof` must be smaller than `m`; got ddof={ddof.tolist()!r}, "
-                         f"m={m.tolist()!r}.")
-    return m, ddof
+#: validation of (m, ddof), shared with the scipy-free closed forms of ``_fast``.
+_m_ddof_iv = m_ddof
 
 
 def _mean_noise_iv(m):

@@ -28,7 +28,7 @@ import math
 
 import numpy as np
 
-from ._validation import ParameterValueError, integer_array, positive_int, real_array
+from ._validation import ParameterValueError, integer_array, m_ddof, positive_int, real_array
 
 __all__ = [
     "bn_noise_moments",
@@ -49,12 +49,7 @@ _STIRLING_MIN = 10.0
 
 
 def _m_ddof_iv(m, ddof):
-    m = integer_array(m, "m", minimum=2)
-    ddof = integer_array(ddof, "ddof", minimum=0)
-    if np.any(ddof >= m):
-        raise ParameterValueError(f"`ddof` must be smaller than `m`; got ddof={ddof.tolist()!r}, "
-                                  f"m={m.tolist()!r}.")
-    return np.broadcast_arrays(m, ddof)
+    return np.broadcast_arrays(*m_ddof(m, ddof))
 
 
 def _out(x):

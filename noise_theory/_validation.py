@@ -28,6 +28,7 @@ __all__ = [
     "real_array",
     "positive_int",
     "choice",
+    "m_ddof",
 ]
 
 
@@ -119,6 +120,16 @@ def positive_int(value, name, *, minimum=1):
     if out < minimum:
         raise ParameterValueError(f"`{name}` must be an integer >= {minimum}; got {name}={value!r}.")
     return out
+
+
+def m_ddof(m, ddof):
+    """Batch size `m` (integer >= 2) and `ddof` (integer in ``[0, m)``) as integer arrays."""
+    m = integer_array(m, "m", minimum=2)
+    ddof = integer_array(ddof, "ddof", minimum=0)
+    if np.any(ddof >= m):
+        raise ParameterValueError(f"`ddof` must be smaller than `m`; got ddof={ddof.tolist()!r}, "
+                                  f"m={m.tolist()!r}.")
+    return m, ddof
 
 
 def choice(value, name, options):
