@@ -44,8 +44,8 @@ def add_parser(subparsers, common):
                    help="with --format latex: a complete LaTeX document (compiles with "
                         "pdflatex), not a fragment")
     p.add_argument("--out", metavar="DIR", default=None, type=output_dir_type,
-                   help="output folder for --all (built in a temporary folder, then moved "
-                        "into place)")
+                   help="output folder for --all, required with it (built in a temporary "
+                        "folder, then moved into place; default: none)")
     p.add_argument("--force", action="store_true", help="with --all: replace an existing DIR")
     p.set_defaults(func=run)
     return p

@@ -52,9 +52,61 @@ def build_parser():
     return parser
 
 
-def _terminate(signum, frame):
-    """SIGTERM is handled like Ctrl-C: unwind, so temporary outputs are removed."""
+#: Ctrl-C / SIGTERM received and not yet handled by :func:`main`
+_PENDING = []
+_RETRY = 0.25   # seconds
+
+
+def _on_signal(signum, frame):
+    """Ctrl-C and SIGTERM: unwind (so temporary outputs are removed) with KeyboardInterrupt."""
+    _PENDING.append(signum)
+    _arm_retry()
     raise KeyboardInterrupt
+
+
+def _arm_retry():
+    if hasattr(signal, "SIGALRM") and signal.getsignal(signal.SIGALRM) is _retry:
+        signal.setitimer(signal.ITIMER_REAL, _RETRY)
+
+
+def _disarm_retry():
+    if hasattr(signal, "SIGALRM") and signal.getsignal(signal.SIGALRM) is _retry:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+
+
+def _retry(signum, frame):
+    """SIGALRM after an interrupt: raise it again if it was lost.
+
+    The interpreter prints and drops an exception raised inside a callback (a weakref
+    callback of the import machinery, an at-fork hook): an interrupt that lands there
+    would be ignored and the run would go on. Until :func:`main` has handled it, raise it
+    again every quarter second, unless it is unwinding right now (then cleanup runs).
+    """
+    if not _PENDING:
+        return
+    _arm_retry()
+    exc = sys.exc_info()[1]
+    while exc is not None:
+        if isinstance(exc, KeyboardInterrupt):
+            return
+        exc = exc.__context__
+    raise KeyboardInterrupt
+
+
+def _forget_unhandled_interrupt():
+    """Let the interpreter exit with our status after an interrupt we handled.
+
+    An interrupt that lands in the middle of an extension module's import can escape a
+    C-level ``PyRun`` call; CPython then remembers it as unhandled and ends the process
+    by SIGINT instead of with status 130. The flag is reset by the next such call, so
+    run an empty one.
+    """
+    try:
+        import ctypes  # deferred: only after an interrupt
+
+        ctypes.pythonapi.PyRun_SimpleString(b"")
+    except Exception:  # pragma: no cover - not CPython
+        pass
 
 
 def _one_line(exc):
@@ -68,7 +120,7 @@ def main(argv=None):
     prog = " ".join(["bn-noise", args.command]
                     + ([args.simulator] if getattr(args, "simulator", None) else []))
     debug = bool(os.environ.get("BN_NOISE_DEBUG"))
-    previous = signal.signal(signal.SIGTERM, _terminate)
+    handlers = _install_handlers()
     try:
         return int(args.func(args) or 0)
     except (UserError, InvalidParameter, FileExistsError) as exc:
@@ -77,8 +129,7 @@ def main(argv=None):
         sys.stderr.write(f"{prog}: error: {_one_line(exc)}\n")
         return 2
     except KeyboardInterrupt:
-        sys.stderr.write(f"{prog}: interrupted; nothing was left half-written.\n")
-        return 130
+        return _interrupted(prog)
     except BrokenPipeError:  # e.g. `bn-noise theory | head`
         return 0
     except OSError as exc:  # e.g. an output folder that vanished or is read-only
@@ -88,6 +139,8 @@ def main(argv=None):
         sys.stderr.write(f"{prog}: error: cannot write{where}: {exc.strerror or exc}\n")
         return 2
     except Exception as exc:  # a bug in bn-noise, not the user's error
+        if _PENDING:   # e.g. ImportError "initialization failed": an import interrupted
+            return _interrupted(prog)
         if debug:
             raise
         sys.stderr.write(f"{prog}: internal error ({type(exc).__name__}: {_one_line(exc)}); "
@@ -95,4 +148,29 @@ def main(argv=None):
                          "to see the traceback.\n")
         return 1
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        _restore_handlers(handlers)
+
+
+def _install_handlers():
+    """Our handlers for SIGTERM, and for Ctrl-C and SIGALRM where they are the defaults
+    (a host program's own handlers are left alone); returns what to restore."""
+    old = {signal.SIGTERM: signal.signal(signal.SIGTERM, _on_signal)}
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        old[signal.SIGINT] = signal.signal(signal.SIGINT, _on_signal)
+    if hasattr(signal, "SIGALRM") and signal.getsignal(signal.SIGALRM) == signal.SIG_DFL:
+        old[signal.SIGALRM] = signal.signal(signal.SIGALRM, _retry)
+    return old
+
+
+def _restore_handlers(old):
+    _disarm_retry()
+    for sig, handler in old.items():
+        signal.signal(sig, handler)
+
+
+def _interrupted(prog):
+    _PENDING.clear()
+    _disarm_retry()
+    sys.stderr.write(f"{prog}: interrupted; nothing was left half-written.\n")
+    _forget_unhandled_interrupt()
+    return 130

@@ -42,7 +42,8 @@ def add_parser(subparsers, common):
     p.add_argument("--figures-only", default=None, metavar="FIGDIR", type=output_dir_type,
                    help="write only the figures (PNG) into FIGDIR, replacing files of the same "
                         "name (this is how docs/figures is regenerated: "
-                        "`bn-noise report --seed 0 --figures-only docs/figures`)")
+                        "`bn-noise report --seed 0 --figures-only docs/figures`; default: none, "
+                        "the whole report)")
     p.set_defaults(func=run)
     return p
 

@@ -46,10 +46,12 @@ def add_parser(subparsers, common):
                               description=_DESCRIPTION)
     p.add_argument("--data", type=_data_type, default="digits", metavar="digits|synthetic|FILE.npz",
                    help="data set (default digits: scikit-learn's 8x8 images, offline)")
-    p.add_argument("--model", nargs="+", choices=("mlp", "cnn"), default=["mlp", "cnn"])
+    p.add_argument("--model", nargs="+", choices=("mlp", "cnn"), default=["mlp", "cnn"],
+                   help="network families (default mlp cnn)")
     p.add_argument("--depth", nargs="+", type=int_type(1, "depth"), default=[2, 6],
                    help="normalised layers (default 2 6)")
-    p.add_argument("--norm", nargs="+", choices=_NORMS, default=list(_NORMS))
+    p.add_argument("--norm", nargs="+", choices=_NORMS, default=list(_NORMS),
+                   help="normalisers (default all: " + " ".join(_NORMS) + ")")
     add_batch_size_argument(p, [2, 4, 8, 16, 32, 64])
     p.add_argument("--epochs", type=int_type(2, "epochs"), default=8, metavar="E",
                    help="epochs per run, the same for every m (default 8)")
@@ -64,7 +66,8 @@ def add_parser(subparsers, common):
     p.add_argument("--workers", type=int_type(1, "workers"), default=None, metavar="W",
                    help="processes (default all cores); never changes the result")
     p.add_argument("--out", type=output_dir_type, default=None, metavar="DIR",
-                   help="write runs.csv, rows.csv, train.json and figures to DIR (atomically)")
+                   help="write runs.csv, rows.csv, train.json and figures to DIR (atomically; "
+                        "default: none, the table only)")
     p.add_argument("--force", action="store_true", help="replace an existing --out DIR")
     p.set_defaults(func=run)
     return p

@@ -220,6 +220,16 @@ def _check_cost(m, steps, chains, fast, drift, std_drift, runs=1):
                 "lower the number of chains or of steps" + ("" if fast else ", or use fast=True"))
 
 
+def _block_size(block_size):
+    """Chains per block: `block_size`, default :data:`DEFAULT_CHAINS_PER_BLOCK`, <= 65536."""
+    block_size = positive_int(DEFAULT_CHAINS_PER_BLOCK if block_size is None else block_size,
+                              "block_size")
+    if block_size > 1 << 16:
+        raise ParameterValueError(f"`block_size` must be an integer >= 1 and <= 65536; "
+                                  f"got block_size={block_size}.")
+    return block_size
+
+
 def _chains_arg(chains, n_chains):
     """`chains`, or the deprecated spelling `n_chains` (the vocabulary says `chains`)."""
     if n_chains is not None:
@@ -422,10 +432,7 @@ def simulate_mbn(m, momenta, *, chains=None, record=None, fast=False, ddof=0, st
     m, momenta, record, ddof, start, drift, std_drift = _chains_iv(
         m, momenta, record, ddof, start, drift, std_drift)
     chains = count(_chains_arg(chains, n_chains), "chains", maximum=MAX_DRAWS)
-    block_size = positive_int(block_size or DEFAULT_CHAINS_PER_BLOCK, "block_size")
-    if block_size > 1 << 16:
-        raise ParameterValueError(f"`block_size` must be an integer >= 1 and <= 65536; "
-                                  f"got block_size={block_size}.")
+    block_size = _block_size(block_size)
     _check_cost(m, momenta.size, chains, fast, drift, std_drift)
     kernel = functools.partial(mbn_kernel, m=m, momenta=momenta, record=record,
                                fast=bool(fast), ddof=ddof, start=start, drift=drift,
@@ -476,7 +483,7 @@ class DriftScan:
 
 
 def simulate_drift_scan(m, momenta, *, drift, steps, chains=None, window=None, fast=True,
-                        rng=None, workers=None, block_size=256, progress=None, n_chains=None):
+                        rng=None, workers=None, block_size=None, progress=None, n_chains=None):
     """Simulated stationary MSE of the running mean under drift, for a grid of momenta.
 
     Every momentum sees the same batches and the same drift (common random numbers), so
@@ -495,6 +502,9 @@ def simulate_drift_scan(m, momenta, *, drift, steps, chains=None, window=None, f
         Drift of the population mean per step.
     steps, chains : int
         Steps per chain (long enough to forget the start) and number of chains.
+    block_size : int, optional
+        Chains per block (per random stream), default 1024 as in :func:`simulate_mbn`;
+        part of the experiment.
 
     Returns
     -------
@@ -524,6 +534,7 @@ def simulate_drift_scan(m, momenta, *, drift, steps, chains=None, window=None, f
         raise ParameterValueError(f"`window` must be <= steps={steps}; got window={window}.")
     chains = count(_chains_arg(chains, n_chains), "chains", maximum=MAX_DRAWS)
     _check_cost(m, steps, chains, fast, drift, None, runs=grid.size)
+    block_size = _block_size(block_size)
     first = steps - window + 1
     kernel = functools.partial(_drift_scan_kernel, m=m, grid=tuple(float(g) for g in grid),
                                steps=steps, window=first, fast=bool(fast), drift=drift)

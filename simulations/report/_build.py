@@ -20,12 +20,10 @@ base64 PNG), the figures as PNG and SVG, and the data as CSV and JSON, all atomi
 from __future__ import annotations
 
 import contextlib
-import io
 import multiprocessing
 import os
 import sys
 import time
-import weakref
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -37,6 +35,7 @@ from ..io import atomic_directory, atomic_write, dumps_json, write_csv
 from ..mc import as_seed_sequence
 from ..mc._progress import progress as make_bar
 from . import _sections  # deferred: the sections import scipy.stats and numba
+from ._figure_bytes import FigureRenderer, die_with_parent, figure_bytes, forget, signals_held
 from ._model import DEFAULT_ALPHA, Context, ReportResult, Section, bonferroni_z
 from ._render import _claim_json, render_html, render_markdown
 
@@ -148,7 +147,7 @@ def export_figures(figdir, *, full=False, rng=None, workers=None, sections=None,
     with _running(sections, as_seed_sequence(rng), full, workers, progress) as (built, _):
         for s in built:
             for fig in s.figures:
-                atomic_write(figdir / f"{fig.name}.png", _figure_bytes(fig.figure, "png"))
+                atomic_write(figdir / f"{fig.name}.png", figure_bytes(fig.figure, "png"))
                 names.append(fig.name)
     return names
 
@@ -163,8 +162,9 @@ def _running(sections, seq, full, workers, progress, extra_steps=0):
 
     With more than one worker (``workers`` None: one per core) a pool of worker processes
     runs beside the tasks: it builds the sympy derivations the disk cache does not hold
-    (:func:`derivations.prefetch`). Figures are rendered in this process, so the bytes
-    written do not depend on the number of workers.
+    (:func:`derivations.prefetch`); and each section's figures are rendered in a child
+    forked when the section is done (:class:`FigureRenderer`), while the next section runs.
+    The bytes written do not depend on the number of workers.
     """
 
     SECTIONS = _sections.SECTIONS
@@ -178,31 +178,37 @@ def _running(sections, seq, full, workers, progress, extra_steps=0):
             valid = ", ".join(s.key for s in SECTIONS)
             raise ParameterValueError(f"`sections` has unknown key(s) {sorted(unknown)}; valid: {valid}.")
     chosen = [s for s in SECTIONS if sections is None or s.key in sections]
+    order = {key: i for i, key in enumerate(_sections.RUN_ORDER)}
+    shown = [s.key for s in chosen]
     total = sum(len(s.tasks) for s in chosen) + extra_steps
     bar = make_bar(total=total, desc="bn-noise report", enabled=progress, unit="step")
     ctx = Context(seq, full=full, workers=workers)
     built = []
     pool = _pool(workers)
+    renderer = FigureRenderer(enabled=pool is not None)
     try:
         if pool is not None and sections is None:
             from derivations import prefetch  # deferred: sympy
 
             prefetch(pool)
-        for spec in chosen:
+        for spec in sorted(chosen, key=lambda s: order[s.key]):
             section = Section(key=spec.key, title=spec.title, intro=spec.intro)
             for task in spec.tasks:
                 bar.set_postfix_str(f"{spec.key}: {task.__name__.lstrip('_')}", refresh=True)
                 task(ctx, section)
                 bar.update(1)
             built.append(section)
-            # Figures are rendered in this process when written: a figure rendered in a
-            # worker from its pickled copy gave SVG bytes that differed in the last digits
-            # of some coordinates now and then (seen once in a fresh-install CI run), and
-            # the report must be the same bytes whatever the number of workers.
+            # forked between tasks, when no simulator thread runs; a figure is never
+            # pickled (a pickled copy once gave SVG coordinates that differed in the last
+            # digits), the child renders the very object
+            renderer.submit([f.figure for f in section.figures])
+        renderer.collect()
+        built.sort(key=lambda s: shown.index(s.key))   # the report shows SECTIONS' order
         yield built, bar
     except BaseException:
         # Ctrl-C / SIGTERM / an error: stop the workers now (a derivation being built in a
         # worker must not hold the exit up), then unwind so temporary outputs are removed
+        renderer.stop()
         if pool is not None:
             _stop_pool(pool)
             pool = None
@@ -213,7 +219,7 @@ def _running(sections, seq, full, workers, progress, extra_steps=0):
             pool.shutdown(wait=True, cancel_futures=True)
         for s in built:
             for f in s.figures:
-                _RENDERED.pop(f.figure, None)
+                forget(f.figure)
                 f.figure.clear()
 
 
@@ -237,44 +243,15 @@ def _pool(workers):
         return None
 
     method = "fork" if sys.platform.startswith("linux") else "spawn"
-    pool = ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context(method))
-    pool.submit(int)  # with fork, the first submit starts every worker process now
+    pool = ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context(method),
+                               initializer=die_with_parent, initargs=(os.getpid(),))
+    try:
+        with signals_held():   # a held Ctrl-C is raised on leaving: stop the workers then
+            pool.submit(int)   # with fork, the first submit starts every worker process now
+    except BaseException:
+        _stop_pool(pool)
+        raise
     return pool
-
-
-#: figure -> its (png, svg) bytes, rendered once.
-_RENDERED = weakref.WeakKeyDictionary()
-#: fixed SVG id salt and metadata: the same figure gives the same bytes in any process.
-_SVG_SALT = "bn-noise"
-_DPI = 110
-
-
-def _render(figure):
-    """``{"png": bytes, "svg": bytes}`` of one figure; its layout is computed once.
-
-    The constrained layout is solved by the PNG draw and then frozen for the SVG (it
-    would otherwise be solved again); no ``bbox_inches="tight"``, which would draw the
-    figure a third time: constrained layout already fits the figure.
-    """
-    import matplotlib  # deferred: matplotlib
-
-    out = {}
-    with matplotlib.rc_context({"svg.hashsalt": _SVG_SALT, "svg.fonttype": "path"}):
-        for ext in ("png", "svg"):
-            buf = io.BytesIO()
-            # no timestamps in the files: the same seed gives the same bytes
-            meta = {"Software": None} if ext == "png" else {"Date": None}
-            figure.savefig(buf, format=ext, dpi=_DPI, metadata=meta)
-            out[ext] = buf.getvalue()
-            figure.set_layout_engine("none")
-    return out
-
-
-def _figure_bytes(figure, ext):
-    done = _RENDERED.get(figure)
-    if done is None:
-        done = _RENDERED[figure] = _render(figure)
-    return done[ext]
 
 
 def _write(tmp, sections, claims, summary, z_crit):
@@ -285,7 +262,7 @@ def _write(tmp, sections, claims, summary, z_crit):
     for s in sections:
         for fig in s.figures:
             for ext in ("png", "svg"):
-                data = _figure_bytes(fig.figure, ext)
+                data = figure_bytes(fig.figure, ext)
                 atomic_write(tmp / "figures" / f"{fig.name}.{ext}", data)
                 files.append(Path("figures") / f"{fig.name}.{ext}")
                 if ext == "png":

@@ -14,6 +14,10 @@ from ._output import OUTPUT_SECTION
 from ._regularizer import REG_SECTION
 from ._training import TRAINING_SECTION
 
-__all__ = ["SECTIONS"]
+__all__ = ["SECTIONS", "RUN_ORDER"]
 
 SECTIONS = (BN_SECTION, OUTPUT_SECTION, MBN_SECTION, REG_SECTION, NONGAUSSIAN_SECTION, TRAINING_SECTION)
+
+#: The order the sections run in (their numbers do not depend on it): training first, so
+#: that its figures are rendered while the others run, not after everything.
+RUN_ORDER = ("training", "bn", "outputs", "mbn", "regularizer", "nongaussian")

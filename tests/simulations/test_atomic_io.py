@@ -238,3 +238,83 @@ def test_cli_report_sigterm_leaves_nothing(tmp_path):
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
     assert not target.exists() and _siblings(target) == []
+
+
+def _children(pid):
+    out = []
+    for f in Path(f"/proc/{pid}/task").glob("*/children"):
+        out += [int(p) for p in f.read_text().split()]
+    return out
+
+
+def _gone(pids, timeout=30):
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < timeout:
+        alive = []
+        for p in pids:
+            try:
+                stat = Path(f"/proc/{p}/stat").read_text()
+            except OSError:
+                continue
+            if stat.rsplit(")", 1)[1].split()[0] != "Z":
+                alive.append(p)
+        if not alive:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
+def test_cli_report_leaves_no_process_behind(tmp_path, sig):
+    """The report's worker processes (derivations) and its figure-rendering children die
+    with it, also on kill -9 (they would otherwise wait on their queues for ever)."""
+    target = tmp_path / "rep"
+    proc = _cli("report", "--out", str(target))
+    t0 = time.perf_counter()
+    kids = []
+    while time.perf_counter() - t0 < 120 and proc.poll() is None:
+        kids = _children(proc.pid)
+        if len(kids) >= 3:      # the pool's workers and at least one renderer
+            break
+        time.sleep(0.05)
+    assert len(kids) >= 3, proc.communicate()
+    proc.send_signal(sig)
+    proc.communicate(timeout=120)
+    assert _gone(kids), kids
+    assert not target.exists()
+
+
+@pytest.mark.parametrize("delay", [0.3, 0.6, 1.0, 1.5, 2.5])
+def test_cli_report_sigterm_at_any_moment(tmp_path, delay):
+    """SIGTERM early on, while the report is still importing (where an interrupt can land
+    in a callback that drops it, or in an extension's init that turns it into an
+    ImportError): always exit 130, nothing written, nothing left."""
+    target = tmp_path / "rep"
+    proc = _cli("report", "--out", str(target))
+    time.sleep(delay)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "internal error" not in err
+    assert not target.exists() and _siblings(target) == []
+
+
+def test_a_lost_interrupt_is_raised_again():
+    """The SIGALRM retry raises a pending interrupt again, except while one is unwinding."""
+    from simulations.cli import _main
+
+    _main._PENDING.append(signal.SIGTERM)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            _main._retry(signal.SIGALRM, None)
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            try:
+                raise OSError("cleanup")
+            except OSError:
+                _main._retry(signal.SIGALRM, None)   # unwinding: no second interrupt
+    finally:
+        _main._PENDING.clear()
+    _main._retry(signal.SIGALRM, None)   # nothing pending: nothing raised

@@ -37,17 +37,35 @@ def test_help(capsys, argv):
         assert "--ideal-batch-size M0, --m0 M0" in out and "--epochs T, -T T" in out
 
 
-@pytest.mark.parametrize("path", [("regularizer",), ("simulate", "regularizer"),
-                                  ("simulate", "bn"), ("simulate", "mbn")])
-def test_every_option_help_shows_its_default(path):
+def _leaf_commands():
+    """Every (sub)command's parser, by its path: ("simulate", "bn"), ("train",), ..."""
     import argparse
 
     from simulations.cli._main import build_parser
 
-    parser = build_parser()
-    for name in path:
-        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-        parser = sub.choices[name]
+    out, todo = {}, [((), build_parser())]
+    while todo:
+        path, parser = todo.pop()
+        subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        if not subs:
+            out[path] = parser
+        for sub in subs:
+            todo += [(path + (name,), p) for name, p in sub.choices.items()]
+    return out
+
+
+_LEAVES = _leaf_commands()
+
+
+def test_the_walk_finds_every_command():
+    assert {("train",), ("report",), ("advise",), ("simulate", "bn"), ("bench",)} <= set(_LEAVES)
+
+
+@pytest.mark.parametrize("path", sorted(_LEAVES), ids=" ".join)
+def test_every_option_help_shows_its_default(path):
+    import argparse
+
+    parser = _LEAVES[path]
     missing = [a.option_strings for a in parser._actions
                if a.option_strings and a.nargs != 0 and "--seed" not in a.option_strings
                and not isinstance(a, argparse._HelpAction) and "default" not in (a.help or "")]

@@ -126,3 +126,84 @@ def test_every_derivation_round_trips_exactly_through_the_cache_format():
             assert sp.srepr(a) == sp.srepr(b), (d.name, k)
         for a, b in zip(d.steps, e.steps):
             assert sp.srepr(a.expr) == sp.srepr(b.expr), d.name
+
+
+# ------------------------------------------------------------------ KS with few CDF calls
+def _full_ks(x, cdf):
+    from scipy.stats import kstest
+
+    res = kstest(x, cdf)
+    return float(res.statistic), float(res.pvalue)
+
+
+@pytest.mark.parametrize("n", [5_000, 20_000, 100_000])
+@pytest.mark.parametrize("law", ["normal", "shifted", "kinked"])
+def test_ks_with_few_cdf_calls_is_the_exact_statistic(n, law):
+    """ks_pvalue evaluates the CDF at ~nodes order statistics plus the ones that can be the
+    maximum, and still gives scipy's statistic and p-value to the last bit: also when the
+    maximum sits between two nodes (a jump of the CDF at a non-node order statistic)."""
+    import numpy as np
+    from scipy.stats import norm
+
+    from simulations.report._common import ks_pvalue
+
+    x = np.random.default_rng(n).standard_normal(n)
+    xs = np.sort(x)
+    if law == "normal":
+        def cdf(v):
+            return norm.cdf(v)
+    elif law == "shifted":
+        def cdf(v):
+            return norm.cdf(v, loc=0.02)
+    else:
+        cut = xs[n // 3 + 7]  # not a node for any n here
+
+        def cdf(v):
+            return 0.9 * norm.cdf(v) + 0.1 * (np.asarray(v) >= cut)
+    calls = []
+
+    def counted(v):
+        calls.append(np.size(v))
+        return cdf(v)
+
+    got = ks_pvalue(x, counted)
+    assert got == _full_ks(x, cdf)
+    assert sum(calls) < 0.5 * n  # the point of it
+    if law == "kinked":
+        assert got[0] > 0.05  # the jump (about 0.1 * 2/3) is found
+
+
+@pytest.mark.slow
+def test_whole_default_report_same_bytes_with_one_or_two_workers(tmp_path):
+    """The default report, figures rendered in forked children (2 workers) or here (1)."""
+    digests = []
+    for workers in (1, 2):
+        out = tmp_path / f"w{workers}"
+        res = build_report(out, rng=0, workers=workers, progress=False)
+        assert res.all_agree
+        digests.append(_digest(out))
+    assert digests[0] == digests[1]
+    assert sum(k.endswith(".svg") for k in digests[0]) >= 9
+
+
+def test_a_failed_render_child_falls_back_to_this_process(tmp_path, monkeypatch):
+    """A child that dies leaves its figures to be rendered here: same files, no error."""
+    import os
+
+    from simulations.report import _figure_bytes
+
+    real_render = _figure_bytes._render
+    parent = os.getpid()
+
+    def dying(fig):
+        if os.getpid() != parent:
+            os._exit(3)
+        return real_render(fig)
+
+    monkeypatch.setattr(_figure_bytes, "_render", dying)
+    broken = tmp_path / "broken"
+    build_report(broken, rng=3, workers=2, sections=["regularizer"], progress=False)
+    monkeypatch.setattr(_figure_bytes, "_render", real_render)
+    plain = tmp_path / "plain"
+    build_report(plain, rng=3, workers=1, sections=["regularizer"], progress=False)
+    assert _digest(broken) == _digest(plain)
