@@ -12,6 +12,7 @@ Three different laws are called "the BN output" (docs/theory.md, section 2, (2.1
 from __future__ import annotations
 
 import math
+import warnings
 from math import comb
 
 import numpy as np
@@ -161,6 +162,14 @@ class _t_gen(type(stats.t)):
     def _stats(self, df):
         mu, mu2, g1, g2 = super()._stats(df)
         return np.where(df <= 1, np.nan, mu), np.where(df <= 2, np.inf, mu2), g1, g2
+
+    def _pdf(self, x, df):
+        with np.errstate(over="ignore"):   # x*x/df overflows far out: the density is 0
+            return super()._pdf(x, df)
+
+    def _logpdf(self, x, df):
+        with np.errstate(over="ignore"):
+            return super()._logpdf(x, df)
 
     def _munp(self, n, df):
         # E T^n = df^(n/2) E V^(-n/2) E Z^n, E Z^n = (n-1)!! for even n, 0 for odd
@@ -317,12 +326,13 @@ class _nct_gen(type(stats.nct)):
 
     def _pdf(self, x, df, nc):
         x, df, nc = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (x, df, nc)))
-        try:
-            with np.errstate(all="ignore"):
-                out = np.array(super()._pdf(x, df, nc), dtype=float)
-        except (OverflowError, ValueError):  # Boost raises on some extreme arguments
-            out = np.full(x.shape, np.nan)
-        bad = ~np.isfinite(out) | (df > _NCT_BOOST_DF) | (np.abs(nc) > _NCT_BOOST_NC)
+        out, warned = self._boost_pdf(x, df, nc)
+        if warned:   # Boost's series did not converge somewhere: find where, point by point
+            flat = [self._boost_pdf(*(v.reshape(1) for v in args))
+                    for args in zip(x.ravel(), df.ravel(), nc.ravel())]
+            warned = np.array([w for _, w in flat]).reshape(x.shape)
+        bad = (~np.isfinite(out) | warned | (df > _NCT_BOOST_DF)
+               | (np.abs(nc) > _NCT_BOOST_NC))
         for i in zip(*np.nonzero(bad)) if bad.ndim else ([()] if bad else []):
             a, b, c = float(x[i]), float(df[i]), float(nc[i])
             if np.isinf(a) or np.isinf(c):
@@ -330,6 +340,17 @@ class _nct_gen(type(stats.nct)):
             else:
                 out[i] = np.exp(_nct_log_integral(a, b, c, "pdf"))
         return out
+
+    def _boost_pdf(self, x, df, nc):
+        """scipy's (Boost's) nct pdf, and whether Boost warned that it did not converge."""
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                with np.errstate(all="ignore"):
+                    out = np.array(super()._pdf(x, df, nc), dtype=float).reshape(x.shape)
+            except (OverflowError, ValueError):  # Boost raises on some extreme arguments
+                out = np.full(x.shape, np.nan)
+        return out, any(issubclass(w.category, RuntimeWarning) for w in caught)
 
     def _cdf(self, x, df, nc):
         c, _, bad = _nct_boost_unreliable(x, df, nc)

@@ -131,12 +131,24 @@ def run_experiment(*, data="digits", models=DEFAULT_GRID["models"], depths=DEFAU
                 for f in as_completed(futs):
                     results[futs[f]] = f.result()
                     bar.update(1)
+            except BaseException:
+                if own is not None:   # Ctrl-C, SIGTERM, an error: stop the runs now
+                    _terminate_pool(own)
+                    own = None
+                raise
             finally:
                 if own is not None:
                     own.shutdown(cancel_futures=True)
     runs = [{"model": key[0], "depth": key[1], "norm": key[2], "batch_size": key[3],
              "seed_index": key[4], **res} for (key, _, _), res in zip(tasks, results)]
     return ExperimentResult(spec, int(root.entropy), epochs, runs, aggregate(runs, epochs))
+
+
+def _terminate_pool(pool):
+    """Terminate a process pool's workers (their runs are lost) and shut it down."""
+    for proc in list((getattr(pool, "_processes", None) or {}).values()):
+        proc.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _mean_sd(values):

@@ -30,6 +30,7 @@ import numpy as np
 from noise_theory import batch_statistics_moments, noise_trajectory
 from noise_theory._lib import positive_int
 
+from ..mc import named_seed
 from ._norm import MomentumBatchNorm, Normaliser
 from ._train import _as_input, build_model, train
 
@@ -117,7 +118,7 @@ def noise_probe(config, data, *, seed=0, checkpoints=None, batches=400):
     epochs = config.epochs
     checkpoints = {epochs} if checkpoints is None else {positive_int(e, "checkpoints") for e in checkpoints}
     seq = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-    s_train, s_probe = seq.spawn(2)
+    s_train, s_probe = named_seed(seq, "train"), named_seed(seq, "probe")
     rng = np.random.default_rng(s_probe)
     rows = []
     probe_net = build_model(config.model, config.depth, config.norm, n_features=data.n_features,

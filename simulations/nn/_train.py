@@ -13,6 +13,7 @@ import numpy as np
 from noise_theory import inference_momentum, momentum_schedule
 from noise_theory._lib import ParameterValueError, choice, positive_int, real_array
 
+from ..mc import named_seed
 from ._fused import FusedMLP, fusable
 from ._layers import AvgPool2d, Conv2d, Flatten, Linear, Network, ReLU
 from ._norm import (
@@ -192,7 +193,7 @@ def train(config, data, *, seed=0, keep_network=False, callback=None):
 def _train(config, data, *, seed=0, keep_network=False, callback=None):
     """Train one network (`config` on the :class:`~simulations.nn._data.Dataset` `data`).
 
-    The SeedSequence `seed` is split into an initialisation stream and a shuffling stream;
+    The SeedSequence `seed` gives two named streams, ``init`` and ``shuffle``;
     every epoch visits the training set in a fresh permutation in ``N // m`` full batches
     (the last partial batch is dropped, so every BN batch has exactly m samples). A
     non-finite loss stops the run and marks it ``diverged`` (no exception).
@@ -200,7 +201,7 @@ def _train(config, data, *, seed=0, keep_network=False, callback=None):
     """
     cfg = config.validate()
     seq = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-    s_init, s_shuffle = seq.spawn(2)
+    s_init, s_shuffle = named_seed(seq, "init"), named_seed(seq, "shuffle")
     m, T = cfg.batch_size, cfg.epochs
     if m > len(data.X_train):
         raise ParameterValueError(

@@ -318,3 +318,26 @@ def test_a_lost_interrupt_is_raised_again():
     finally:
         _main._PENDING.clear()
     _main._retry(signal.SIGALRM, None)   # nothing pending: nothing raised
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
+def test_cli_train_sigterm_stops_the_runs_at_once(tmp_path):
+    """SIGTERM during `train` with worker processes: the runs are stopped at once (not
+    finished first), exit 130, no output, no process left."""
+    target = tmp_path / "train"
+    proc = _cli("train", "--model", "cnn", "--depth", "6", "--norm", "bn", "-m", "2",
+                "--epochs", "40", "--seeds", "2", "--workers", "2", "--out", str(target))
+    t0 = time.perf_counter()
+    kids = []
+    while time.perf_counter() - t0 < 120 and proc.poll() is None and len(kids) < 2:
+        kids = _children(proc.pid)
+        time.sleep(0.1)
+    time.sleep(2.0)
+    kids = _children(proc.pid)
+    proc.send_signal(signal.SIGTERM)
+    t1 = time.perf_counter()
+    _, err = proc.communicate(timeout=120)
+    assert time.perf_counter() - t1 < 15, "waited for the runs to finish"
+    assert proc.returncode == 130, err
+    assert _gone(kids), kids
+    assert not target.exists() and _siblings(target) == []
