@@ -8,7 +8,16 @@ rewritten as ``exp`` of a sum of ``loggamma`` so that ratios such as
 
 from __future__ import annotations
 
+import builtins
+import contextlib
 import functools
+import importlib
+import inspect
+import os
+import re
+import tempfile
+import types
+from pathlib import Path
 
 import numpy as np
 import sympy as sp
@@ -58,12 +67,19 @@ class NumericFunction:
     ``exp(sum of logs)``, so large powers and gamma functions do not overflow.
     """
 
-    def __init__(self, expr, log_space=False):
+    def __init__(self, expr, log_space=False, code_path=None):
         self.expr = expr
         symbols = sorted(expr.free_symbols, key=_keyword)
         self.keywords = tuple(_keyword(s) for s in symbols)
-        form = _log_space(expr) if log_space else log_gamma_form(expr)
-        self._f = sp.lambdify(symbols, form, modules=["scipy", "numpy"], dummify=True)
+        code = _read_code(code_path)
+        if code is not None:
+            self._f = _from_code(code)
+        else:
+            form = _log_space(expr) if log_space else log_gamma_form(expr)
+            self._f = sp.lambdify(symbols, form, modules=_MODULES, dummify=True)
+            imports = _extra_imports(self._f)
+            if imports is not None:
+                _write_code(code_path, "".join(imports) + inspect.getsource(self._f))
 
     def __call__(self, **kwargs):
         missing = [k for k in self.keywords if k not in kwargs]
@@ -85,6 +101,90 @@ class NumericFunction:
 
 
 @functools.cache
-def numeric_function(expr, log_space=False):
-    """The cached numeric function of a sympy expression (see :class:`NumericFunction`)."""
-    return NumericFunction(expr, log_space)
+def numeric_function(expr, log_space=False, code_path=None):
+    """The cached numeric function of a sympy expression (see :class:`NumericFunction`).
+
+    With `code_path` (a file name, see :meth:`Derivation.function`) the Python source that
+    ``lambdify`` prints is kept there, and the next process runs that source instead of
+    rewriting and printing the expression again (the costly part of ``lambdify``). The
+    path must identify the expression: the derivation cache's folder is keyed by the
+    source of this package, so a derivation's result name does.
+    """
+    return NumericFunction(expr, log_space, code_path)
+
+
+_MODULES = ["scipy", "numpy"]
+
+
+@functools.cache
+def _namespace():
+    """The names lambdify's generated code refers to (numpy and scipy translations)."""
+    return sp.lambdify([], sp.Integer(0), modules=_MODULES).__globals__
+
+
+def _global_names(code):
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names |= _global_names(const)
+    return names
+
+
+def _extra_imports(f):
+    """Import lines for the globals of `f` that lambdify added beyond :func:`_namespace`
+    (``reduce`` for Max/Min, ...), or None when one cannot be imported by name."""
+    base = _namespace()
+    lines = []
+    for name in sorted(_global_names(f.__code__)):
+        if name in base or hasattr(builtins, name) or name not in f.__globals__:
+            continue
+        obj = f.__globals__[name]
+        module, qual = getattr(obj, "__module__", None), getattr(obj, "__qualname__", "")
+        if not module or not qual.isidentifier():
+            return None
+        try:
+            if getattr(importlib.import_module(module), qual) is not obj:
+                return None
+        except (ImportError, AttributeError):
+            return None
+        lines.append(f"from {module} import {qual} as {name}\n")
+    return lines
+
+
+def _from_code(code):
+    namespace = dict(_namespace())
+    exec(compile(code, "<lambdified>", "exec"), namespace)  # noqa: S102  our own cached code
+    return namespace[_DEF.search(code).group(1)]
+
+
+_DEF = re.compile(r"^def (\w+)\(", re.MULTILINE)
+
+
+def _read_code(path):
+    if path is None:
+        return None
+    try:
+        code = Path(path).read_text(encoding="utf-8")
+    except OSError:
+        return None
+    return code if _DEF.search(code) else None
+
+
+def _write_code(path, code):
+    if path is None:
+        return
+    path = Path(path)
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(code)
+        os.replace(tmp, path)
+        tmp = None
+    except OSError:  # a read-only or full disk only costs the next run a lambdify
+        pass
+    finally:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)

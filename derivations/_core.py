@@ -141,7 +141,11 @@ class Derivation:
         so that it does not overflow at large m. Built once per result.
         """
 
-        return numeric_function(self.result if key is None else self[key], log_space)
+        key = self.result_names[0] if key is None else key
+        folder = cache_dir() if self.name else None
+        path = (None if folder is None
+                else str(folder / f"{self.name}.{key}{'.log' if log_space else ''}.fn.py"))
+        return numeric_function(self[key], log_space, path)
 
     # ------------------------------------------------------------------ rendering
     def text(self):

@@ -135,3 +135,44 @@ def test_docstring_examples_run():
 
     result = doctest.testmod(_core, optionflags=doctest.ELLIPSIS)
     assert result.attempted >= 6 and result.failed == 0
+
+
+def test_cached_lambdified_code_gives_the_same_function(tmp_path, monkeypatch):
+    """The disk cache of lambdify's printed source: a second process (here: emptied
+    in-memory caches) runs the cached code, which is the very code lambdify printed and
+    gives bit-identical values, for every result of every derivation."""
+    import inspect
+
+    from derivations import _bridge, _core
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.delenv("BN_NOISE_NO_CACHE", raising=False)
+    monkeypatch.setattr(_core, "_BUILT", {})
+    monkeypatch.setattr(_core, "_PENDING", {})
+    _bridge.numeric_function.cache_clear()
+    values = {"m": 7.0, "m0": 32.0, "ddof": 1.0, "eps": 0.01, "momentum": 0.8, "x": 0.4}
+    fresh = {}
+    for name in EXPECTED:
+        d = get_derivation(name)
+        for key in d.result_names:
+            for log_space in (False, True):
+                try:
+                    f = d.function(key, log_space=log_space)
+                    value = f(**{k: values.get(k, 0.37) for k in f.keywords})
+                except Exception:  # noqa: BLE001  not every result is a numeric function
+                    continue
+                fresh[name, key, log_space] = (inspect.getsource(f._f), value)
+    assert len(list(_core.cache_dir().glob("*.fn.py"))) >= len(fresh) > 20
+    _bridge.numeric_function.cache_clear()
+    _core._BUILT.clear()
+    _bridge._namespace()   # the names the code uses (built once per process by lambdify)
+    monkeypatch.setattr(sp, "lambdify", lambda *a, **k: pytest.fail("lambdify was called"))
+    for (name, key, log_space), (code, value) in fresh.items():
+        f = get_derivation(name).function(key, log_space=log_space)
+        path = _core.cache_dir() / f"{name}.{key}{'.log' if log_space else ''}.fn.py"
+        assert path.read_text().endswith(code)
+        again = f(**{k: values.get(k, 0.37) for k in f.keywords})
+        np.testing.assert_array_equal(again, value)
+    # a corrupt file is ignored (lambdify again)
+    path.write_text("garbage")
+    assert _bridge._read_code(path) is None
