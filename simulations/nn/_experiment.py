@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
@@ -18,7 +19,7 @@ import numpy as np
 
 from noise_theory._lib import ParameterValueError, choice, positive_int
 
-from ..mc import as_seed_sequence, named_seed, progress
+from ..mc import as_seed_sequence, die_with_parent, named_seed, progress, signals_held
 from ._data import load_dataset
 from ._train import MODELS, NORMS, TrainConfig, train
 
@@ -122,12 +123,12 @@ def run_experiment(*, data="digits", models=DEFAULT_GRID["models"], depths=DEFAU
         else:
             own = None
             if executor is None:
-                import multiprocessing  # deferred: only with workers > 1
-                own = executor = ProcessPoolExecutor(
-                    max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+                own = executor = _process_pool(workers)
             try:
                 order = sorted(range(len(tasks)), key=lambda k: -_cost(tasks[k]))  # longest first
-                futs = {executor.submit(_run_one, spec, tasks[k][1], tasks[k][2]): k for k in order}
+                with signals_held():   # the first submit forks the workers
+                    futs = {executor.submit(_run_one, spec, tasks[k][1], tasks[k][2]): k
+                            for k in order}
                 for f in as_completed(futs):
                     results[futs[f]] = f.result()
                     bar.update(1)
@@ -142,6 +143,18 @@ def run_experiment(*, data="digits", models=DEFAULT_GRID["models"], depths=DEFAU
     runs = [{"model": key[0], "depth": key[1], "norm": key[2], "batch_size": key[3],
              "seed_index": key[4], **res} for (key, _, _), res in zip(tasks, results)]
     return ExperimentResult(spec, int(root.entropy), epochs, runs, aggregate(runs, epochs))
+
+
+def _process_pool(workers):
+    """`workers` processes for the runs: forked on Linux (they start in milliseconds with
+    everything imported, and a plain script needs no ``if __name__ == "__main__"`` guard),
+    spawned elsewhere. A run only trains numpy/numba layers, nothing that a fork could find
+    locked by another thread of the caller."""
+    import multiprocessing  # deferred: only with workers > 1
+
+    method = "fork" if sys.platform.startswith("linux") else "spawn"
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method),
+                               initializer=die_with_parent, initargs=(os.getpid(),))
 
 
 def _terminate_pool(pool):

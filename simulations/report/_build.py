@@ -32,10 +32,10 @@ import numpy as np
 from noise_theory._lib import ParameterValueError
 
 from ..io import atomic_directory, atomic_write, dumps_json, write_csv
-from ..mc import as_seed_sequence
+from ..mc import as_seed_sequence, die_with_parent, signals_held
 from ..mc._progress import progress as make_bar
 from . import _sections  # deferred: the sections import scipy.stats and numba
-from ._figure_bytes import FigureRenderer, die_with_parent, figure_bytes, forget, signals_held
+from ._figure_bytes import FigureRenderer, figure_bytes, forget
 from ._model import DEFAULT_ALPHA, Context, ReportResult, Section, bonferroni_z
 from ._render import _claim_json, render_html, render_markdown
 

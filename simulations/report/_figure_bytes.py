@@ -12,7 +12,6 @@ figure itself is never pickled.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import os
 import pickle
@@ -20,7 +19,9 @@ import signal
 import sys
 import weakref
 
-__all__ = ["FigureRenderer", "die_with_parent", "figure_bytes", "forget", "signals_held"]
+from ..mc import die_with_parent, signals_held
+
+__all__ = ["FigureRenderer", "figure_bytes", "forget"]
 
 #: figure -> its {"png": bytes, "svg": bytes}, rendered once.
 _RENDERED = weakref.WeakKeyDictionary()
@@ -63,48 +64,6 @@ def forget(figure):
     _RENDERED.pop(figure, None)
 
 
-_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
-
-
-@contextlib.contextmanager
-def signals_held():
-    """Hold Ctrl-C and SIGTERM while forking; they are delivered right after.
-
-    A signal that arrives during ``fork`` runs its Python handler inside an at-fork hook,
-    where the KeyboardInterrupt it raises is printed and dropped: the run would go on. The
-    children start with both blocked and unblock them (:func:`die_with_parent`).
-    """
-    if not hasattr(signal, "pthread_sigmask"):  # pragma: no cover - other systems
-        yield
-        return
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
-
-
-def die_with_parent(parent=None):
-    """In a child process: be killed when the parent dies, even by kill -9 (Linux).
-
-    Without it a worker blocked on its queue outlives a killed report. `parent` is the
-    parent's pid: if it is already gone when this runs, the child exits at once.
-    """
-    if hasattr(signal, "pthread_sigmask"):   # held by the parent while it forked
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
-    if not sys.platform.startswith("linux"):  # pragma: no cover - other systems
-        return
-    import ctypes  # deferred: only in worker processes
-
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL, 0, 0, 0)   # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):  # pragma: no cover - no prctl
-        return
-    if parent is not None and os.getppid() != parent:  # pragma: no cover - a race
-        os._exit(1)
-
-
 def _can_fork():
     return sys.platform.startswith("linux") and hasattr(os, "fork")
 
@@ -143,8 +102,6 @@ class FigureRenderer:
     def _child(self, parent, r, w, figures):  # pragma: no cover - runs in the child
         code = 1
         try:
-            signal.signal(signal.SIGINT, signal.SIG_DFL)
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
             die_with_parent(parent)
             for fd in [r] + [job[1] for job in self._jobs]:   # only the parent reads
                 os.close(fd)

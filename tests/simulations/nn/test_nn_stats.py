@@ -68,3 +68,22 @@ def test_swapped_inference_convention_is_caught():
     tau = float(inference_momentum(m, m0=32, tau0=0.5))
     est, se = _stream_var(Swapped(400, inference_momentum=tau), "inference_mean", m, 1200, 200, rng)
     assert abs(est - float(ema_mean_noise(m, tau).var())) > K * se
+
+
+@pytest.mark.slow
+def test_noise_probe_first_layer_matches_one_over_m_for_most_seeds():
+    """The probe's first-layer Var xi_mu against 1/m (the report's claim) over 20 seeds:
+    at least 19 within 4 standard errors, and no bias (the mean z-score near 0)."""
+    from simulations import noise_probe
+    from simulations.nn._data import digits
+    from simulations.nn._train import TrainConfig
+
+    data = digits()
+    zs = []
+    for seed in range(20):
+        rows = noise_probe(TrainConfig(model="mlp", depth=2, norm="bn", batch_size=4, epochs=2),
+                           data, seed=seed, batches=400)
+        r = next(r for r in rows if r["layer"] == 1)
+        zs.append((r["var_xi_mu"] - 0.25) / r["var_xi_mu_se"])
+    assert sum(abs(z) <= 4 for z in zs) >= 19, zs
+    assert abs(np.mean(zs)) < 1.0, zs   # the mean of 20 z-scores has sd about 0.22
