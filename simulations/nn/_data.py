@@ -3,6 +3,8 @@ scikit-learn), a synthetic teacher task, or a user ``.npz`` with ``X`` and ``y``
 
 from __future__ import annotations
 
+import gzip
+import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,13 +49,31 @@ def _standardise(Xtr, Xte):
     return (Xtr - mu) / sd, (Xte - mu) / sd
 
 
-def digits(*, test_fraction=0.2):
-    """scikit-learn's 1797 8x8 digit images, 10 classes; fixed stratified 80/20 split
-    (seed 0), pixels standardised with the training set's mean and sd."""
+def _digits_arrays():
+    """(X, y) of scikit-learn's digits: read straight from the CSV file that
+    ``sklearn.datasets.load_digits`` reads (10 ms instead of the 1.3 s of importing
+    scikit-learn), or through ``load_digits`` where that file is not found."""
+    spec = importlib.util.find_spec("sklearn")
+    path = (None if spec is None or spec.origin is None
+            else Path(spec.origin).parent / "datasets" / "data" / "digits.csv.gz")
+    if path is not None and path.is_file():
+        try:
+            with gzip.open(path, "rt") as fh:
+                a = np.loadtxt(fh, delimiter=",")
+            if a.shape == (1797, 65):
+                return a[:, :-1].astype(np.float64), a[:, -1].astype(np.int64)
+        except (OSError, ValueError, EOFError):
+            pass
     from sklearn.datasets import load_digits  # deferred: scikit-learn
 
     d = load_digits()
-    X, y = d.data.astype(np.float64), d.target.astype(np.int64)
+    return d.data.astype(np.float64), d.target.astype(np.int64)
+
+
+def digits(*, test_fraction=0.2):
+    """scikit-learn's 1797 8x8 digit images, 10 classes; fixed stratified 80/20 split
+    (seed 0), pixels standardised with the training set's mean and sd."""
+    X, y = _digits_arrays()
     tr, te = _stratified_split(y, test_fraction, 0)
     Xtr, Xte = _standardise(X[tr], X[te])
     return Dataset("digits", Xtr, y[tr], Xte, y[te], 10, (1, 8, 8))

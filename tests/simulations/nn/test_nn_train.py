@@ -87,3 +87,20 @@ def test_cli_errors(capsys):
     assert "does not exist" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["train", "--norm", "xx"])
+
+
+def test_digits_read_directly_equal_scikit_learns(monkeypatch):
+    """The digits arrays read from scikit-learn's CSV are load_digits' own, to the bit; and
+    without the file (another layout) load_digits itself is used."""
+    from sklearn.datasets import load_digits
+
+    from simulations.nn import _data
+
+    X, y = _data._digits_arrays()
+    d = load_digits()
+    np.testing.assert_array_equal(X, d.data)
+    np.testing.assert_array_equal(y, d.target)
+    monkeypatch.setattr(_data.importlib.util, "find_spec", lambda name: None)
+    X2, y2 = _data._digits_arrays()
+    np.testing.assert_array_equal(X2, d.data)
+    np.testing.assert_array_equal(y2, d.target)
