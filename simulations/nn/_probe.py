@@ -14,11 +14,13 @@ At checkpoints (the start of chosen epochs) of a training run, with the weights 
    n = m H W for a conv layer), the kurtosis-corrected ``batch_statistics_moments(n,
    skewness, excess_kurtosis)`` with the measured moments, and for MBN the EMA noise of the
    schedule (``noise_trajectory``). For a conv layer the m H W values of a channel are
-   correlated (same image, overlapping receptive fields): the effective batch size
-   ``m_eff = 1/Var xi_mu`` lies between m and m H W.
+   neither independent nor identically distributed: positions of one image are correlated
+   (which lowers the effective batch size ``m_eff = 1/Var xi_mu`` below m H W), but each
+   position has its own mean and every batch covers every position, so that part of the
+   spread carries no noise (which raises it, possibly above m H W). Measured, not assumed.
 
-Standard errors treat the (batch, channel) values as independent (channels of one layer
-are correlated, so they are optimistic; read them as a lower bound).
+Standard errors come from one summary per batch (the mean over channels), so the
+correlation between the channels of a layer is accounted for.
 """
 
 from __future__ import annotations
