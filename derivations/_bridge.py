@@ -9,19 +9,17 @@ rewritten as ``exp`` of a sum of ``loggamma`` so that ratios such as
 from __future__ import annotations
 
 import builtins
-import contextlib
 import functools
 import importlib
 import inspect
-import os
 import re
-import tempfile
 import types
 from pathlib import Path
 
 import numpy as np
 import sympy as sp
 
+from ._cachefile import write_cache_file
 from ._params import KEYWORD
 
 __all__ = ["numeric_function", "log_gamma_form", "log_expand"]
@@ -171,20 +169,5 @@ def _read_code(path):
 
 
 def _write_code(path, code):
-    if path is None:
-        return
-    path = Path(path)
-    tmp = None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(code)
-        os.replace(tmp, path)
-        tmp = None
-    except OSError:  # a read-only or full disk only costs the next run a lambdify
-        pass
-    finally:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+    if path is not None:
+        write_cache_file(path, code.encode("utf-8"))

@@ -19,7 +19,6 @@ derivations in worker processes (the report uses it).
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import difflib
 import hashlib
@@ -27,7 +26,6 @@ import io
 import os
 import pickle
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +37,7 @@ from sympy.functions.elementary.piecewise import ExprCondPair
 
 from . import _latex as L
 from ._bridge import numeric_function
+from ._cachefile import write_cache_file
 from ._latex import to_latex
 from ._params import KEYWORD, param
 
@@ -344,22 +343,8 @@ def _cache_load(name):
 
 def _cache_store(d):
     folder = cache_dir()
-    if folder is None:
-        return
-    tmp = None
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{d.name}.", suffix=".tmp", dir=folder)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(dumps(d))
-        os.replace(tmp, folder / f"{d.name}.pickle")
-        tmp = None
-    except OSError:  # a read-only or full disk only costs the next run a rebuild
-        pass
-    finally:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+    if folder is not None:
+        write_cache_file(folder / f"{d.name}.pickle", dumps(d))
 
 
 def _build(name):

@@ -24,7 +24,7 @@ named_seed(root, *names)  a SeedSequence keyed by names (stable hash, not arithm
 Moments, PowerSums, PitHistogram, KSResult, SimulationResult, merge   accumulators
 z_score, critical_z, verdict, AgreementRule   the one rule deciding "agrees"
 progress(iterable=None, *, total, desc, enabled, unit)  tqdm bar, quiet off a terminal
-signals_held(), die_with_parent(parent)   safe forks: no lost Ctrl-C, no orphan workers
+signals_held(), die_with_parent(parent), terminate_pool(pool)   safe forks and workers
 """
 
 from ._accumulators import (
@@ -36,7 +36,7 @@ from ._accumulators import (
                             merge,
 )
 from ._engine import DEFAULT_BLOCK_SIZE, RunResult, block_seed, run_chunks
-from ._processes import die_with_parent, signals_held
+from ._processes import die_with_parent, signals_held, terminate_pool
 from ._progress import progress
 from ._seeding import as_seed_sequence, named_seed
 from ._verdict import (
@@ -48,7 +48,7 @@ from ._verdict import (
                             z_score,
 )
 
-__all__ = ["die_with_parent", "signals_held", "run_chunks", "RunResult", "block_seed", "DEFAULT_BLOCK_SIZE", "as_seed_sequence",
+__all__ = ["die_with_parent", "signals_held", "terminate_pool", "run_chunks", "RunResult", "block_seed", "DEFAULT_BLOCK_SIZE", "as_seed_sequence",
            "named_seed", "Moments", "PowerSums", "PitHistogram", "KSResult",
            "SimulationResult", "merge", "DEFAULT_ALPHA", "Verdict", "z_score", "critical_z", "verdict", "AgreementRule",
            "progress"]

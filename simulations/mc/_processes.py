@@ -8,7 +8,7 @@ import os
 import signal
 import sys
 
-__all__ = ["die_with_parent", "signals_held"]
+__all__ = ["die_with_parent", "signals_held", "terminate_pool"]
 
 _STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
@@ -56,3 +56,11 @@ def die_with_parent(parent=None):
         return
     if parent is not None and os.getppid() != parent:  # pragma: no cover - a race
         os._exit(1)
+
+
+def terminate_pool(pool):
+    """Stop a ``ProcessPoolExecutor`` now: terminate its workers (their tasks are lost) and
+    shut it down without waiting (Ctrl-C, SIGTERM or an error in the caller)."""
+    for proc in list((getattr(pool, "_processes", None) or {}).values()):
+        proc.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)

@@ -19,7 +19,7 @@ import numpy as np
 
 from noise_theory._lib import ParameterValueError, choice, positive_int
 
-from ..mc import as_seed_sequence, die_with_parent, named_seed, progress, signals_held
+from ..mc import as_seed_sequence, die_with_parent, named_seed, progress, signals_held, terminate_pool
 from ._data import load_dataset
 from ._train import MODELS, NORMS, TrainConfig, train
 
@@ -134,7 +134,7 @@ def run_experiment(*, data="digits", models=DEFAULT_GRID["models"], depths=DEFAU
                     bar.update(1)
             except BaseException:
                 if own is not None:   # Ctrl-C, SIGTERM, an error: stop the runs now
-                    _terminate_pool(own)
+                    terminate_pool(own)
                     own = None
                 raise
             finally:
@@ -155,13 +155,6 @@ def _process_pool(workers):
     method = "fork" if sys.platform.startswith("linux") else "spawn"
     return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method),
                                initializer=die_with_parent, initargs=(os.getpid(),))
-
-
-def _terminate_pool(pool):
-    """Terminate a process pool's workers (their runs are lost) and shut it down."""
-    for proc in list((getattr(pool, "_processes", None) or {}).values()):
-        proc.terminate()
-    pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _mean_sd(values):

@@ -32,7 +32,7 @@ import numpy as np
 from noise_theory._lib import ParameterValueError
 
 from ..io import atomic_directory, atomic_write, dumps_json, write_csv
-from ..mc import as_seed_sequence, die_with_parent, signals_held
+from ..mc import as_seed_sequence, die_with_parent, signals_held, terminate_pool
 from ..mc._progress import progress as make_bar
 from . import _sections  # deferred: the sections import scipy.stats and numba
 from ._figure_bytes import FigureRenderer, figure_bytes, forget
@@ -210,7 +210,7 @@ def _running(sections, seq, full, workers, progress, extra_steps=0):
         # worker must not hold the exit up), then unwind so temporary outputs are removed
         renderer.stop()
         if pool is not None:
-            _stop_pool(pool)
+            terminate_pool(pool)
             pool = None
         raise
     finally:
@@ -221,13 +221,6 @@ def _running(sections, seq, full, workers, progress, extra_steps=0):
             for f in s.figures:
                 forget(f.figure)
                 f.figure.clear()
-
-
-def _stop_pool(pool):
-    """Terminate a process pool's workers and shut it down without waiting."""
-    for proc in list((getattr(pool, "_processes", None) or {}).values()):
-        proc.terminate()
-    pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _pool(workers):
@@ -249,7 +242,7 @@ def _pool(workers):
         with signals_held():   # a held Ctrl-C is raised on leaving: stop the workers then
             pool.submit(int)   # with fork, the first submit starts every worker process now
     except BaseException:
-        _stop_pool(pool)
+        terminate_pool(pool)
         raise
     return pool
 
