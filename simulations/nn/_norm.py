@@ -109,13 +109,20 @@ class Normaliser:
     def _train_backward(self, dy):
         return self._bn_backward(dy)
 
+    #: the attributes holding the (mean, var) used in eval mode (if ``has_statistics``)
+    _EVAL_STATISTICS = ("running_mean", "running_var")
+
     def eval_statistics(self):
-        """``(mean, var)`` used in eval mode."""
-        raise NotImplementedError
+        """``(mean, var)`` used in eval mode (None for a normaliser without them)."""
+        if not self.has_statistics:
+            return None
+        return tuple(getattr(self, name) for name in self._EVAL_STATISTICS)
 
     def set_population(self, mean, var):
         """Replace the eval statistics by population ones (recomputed on the training set)."""
-        raise NotImplementedError
+        if self.has_statistics:
+            for name, value in zip(self._EVAL_STATISTICS, (mean, var)):
+                setattr(self, name, np.array(value, float))
 
     def set_epoch(self, epoch, epochs, m):
         """Hook called by the trainer at the start of each epoch (default: nothing)."""
@@ -175,12 +182,6 @@ class BatchNorm(Normaliser):
         self.running_var = lam * self.running_var + (1 - lam) * v
         return self._bn_forward(x, mu, var)
 
-    def eval_statistics(self):
-        return self.running_mean, self.running_var
-
-    def set_population(self, mean, var):
-        self.running_mean, self.running_var = np.array(mean, float), np.array(var, float)
-
     def __repr__(self):
         return f"BatchNorm({self.num_features}, momentum={self.momentum})"
 
@@ -225,6 +226,8 @@ class MomentumBatchNorm(Normaliser):
     >>> bool(np.array_equal(MomentumBatchNorm(3).forward(x), BatchNorm(3).forward(x)))
     True
     """
+
+    _EVAL_STATISTICS = ("inference_mean", "inference_var")
 
     def __init__(self, num_features, *, eps=1e-5, momentum=0.0, inference_momentum=0.9):
         super().__init__(num_features, eps=eps)
@@ -278,12 +281,6 @@ class MomentumBatchNorm(Normaliser):
     def set_epoch(self, epoch, epochs, m):
         if self.schedule is not None:
             self.momentum = _momentum(self.schedule(epoch, epochs, m), "momentum")
-
-    def eval_statistics(self):
-        return self.inference_mean, self.inference_var
-
-    def set_population(self, mean, var):
-        self.inference_mean, self.inference_var = np.array(mean, float), np.array(var, float)
 
     def __repr__(self):
         return (f"MomentumBatchNorm({self.num_features}, momentum={self.momentum}, "
@@ -347,12 +344,6 @@ class BatchRenorm(Normaliser):
         g = self.params["gamma"] * r / s
         return self._b(g, dy) * (dy - (self._b(sg, dy) + xhat * self._b(sgx, dy)) / m)
 
-    def eval_statistics(self):
-        return self.running_mean, self.running_var
-
-    def set_population(self, mean, var):
-        self.running_mean, self.running_var = np.array(mean, float), np.array(var, float)
-
     def __repr__(self):
         return f"BatchRenorm({self.num_features}, momentum={self.momentum})"
 
@@ -395,12 +386,6 @@ class GroupNorm(Normaliser):
               - xh * (gx * xh).mean(axis=2, keepdims=True)) / s
         return dx.reshape(dy.shape)
 
-    def eval_statistics(self):
-        return None
-
-    def set_population(self, mean, var):
-        pass
-
     def __repr__(self):
         return f"GroupNorm({self.num_features}, num_groups={self.num_groups})"
 
@@ -420,12 +405,6 @@ class NoNorm(Normaliser):
 
     def backward(self, dy):
         return dy
-
-    def eval_statistics(self):
-        return None
-
-    def set_population(self, mean, var):
-        pass
 
     def __repr__(self):
         return "NoNorm()"
