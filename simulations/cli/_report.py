@@ -37,7 +37,9 @@ def add_parser(subparsers, common):
     p.add_argument("--full", action="store_true",
                    help="many more Monte Carlo samples: resolves smaller effects (minutes)")
     p.add_argument("--workers", type=int_type(1, "workers"), default=None, metavar="W",
-                   help="threads for the simulators (default: all cores)")
+                   help="threads for the simulators and, when more than 1, processes for the "
+                        "derivations, the training runs and the figures (default: all cores; "
+                        "never changes the report)")
     p.add_argument("--force", action="store_true", help="replace DIR if it exists")
     p.add_argument("--figures-only", default=None, metavar="FIGDIR", type=output_dir_type,
                    help="write only the figures (PNG) into FIGDIR, replacing files of the same "

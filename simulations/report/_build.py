@@ -61,7 +61,9 @@ def build_report(out="bn-noise-report", *, full=False, rng=None, workers=None, f
         Seed of every random draw. ``None`` draws fresh entropy (recorded in the report);
         ``rng=result.seed`` replays a run.
     workers : int or None, keyword-only
-        Threads for the simulators (None: all cores).
+        Threads for the simulators and, when more than one, processes for the sympy
+        derivations, the training runs and the figures (None: all cores). The report's
+        bytes do not depend on it.
     force : bool, keyword-only
         Replace an existing `out`; otherwise an existing folder raises ``FileExistsError``.
     alpha : float, keyword-only

@@ -19,7 +19,7 @@ def _grid(ctx, section):
     full = {"models": ("mlp", "cnn"), "depths": (2, 6), "norms": ("bn", "mbn", "brn", "gn", "none"),
                 "batch_sizes": (2, 4, 8, 16, 32, 64), "seeds": 3, "epochs": 8}
     res = run_experiment(**(full if ctx.full else small), rng=ctx.seed_sequence("training grid"),
-                         workers=ctx.workers or 1, show_progress=False)
+                         workers=ctx.workers, show_progress=False)
     header = ["model", "depth", "norm", "batch_size", "seeds", "test_accuracy_mean",
               "test_accuracy_sd", "test_accuracy_population_mean", "train_loss_mean", "diverged"]
     section.data["training_grid"] = (header, [[r[k] for k in header] for r in res.rows])
